@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+)
+
+// Env is everything a command may take from the outside world. Commands use
+// it instead of the os package so tests can run them in-process.
+type Env struct {
+	Getenv     func(string) string
+	Stdin      io.Reader
+	Stdout     io.Writer
+	Stderr     io.Writer
+	Now        func() time.Time
+	Dir        string                 // working directory
+	UserHome   func() (string, error) // the user's home directory
+	Executable func() (string, error) // path of the running spec-kitty binary
+	StdinTTY   bool                   // stdin is an interactive terminal
+	StderrTTY  bool                   // stderr is a terminal (progress displays)
+}
+
+// OSEnv is the environment of the real process.
+func OSEnv() *Env {
+	wd, _ := os.Getwd()
+	return &Env{
+		Getenv:     os.Getenv,
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		Now:        time.Now,
+		Dir:        wd,
+		UserHome:   os.UserHomeDir,
+		Executable: os.Executable,
+		StdinTTY:   isTerminal(os.Stdin),
+		StderrTTY:  isTerminal(os.Stderr),
+	}
+}
+
+// Home resolves the state home; it creates nothing.
+func (e *Env) Home() (paths.Home, error) {
+	return paths.Resolve(e.Getenv, e.UserHome)
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	return fi.Mode()&os.ModeCharDevice != 0
+}

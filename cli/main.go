@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// Main runs spec-kitty with args (without the program name) and returns the
+// process exit code. It is the only entry point of the CLI.
+func Main(ctx context.Context, args []string, env *Env) int {
+	root := NewTree(env)
+	cmd, rest, err := resolve(root, args)
+	if err != nil {
+		return report(env.Stderr, err, "")
+	}
+	return run(ctx, env, cmd, rest)
+}
+
+// resolve walks the command words at the front of args down the tree.
+func resolve(root *Command, args []string) (*Command, []string, error) {
+	cmd := root
+	var typed []string
+	for len(args) > 0 && len(cmd.Commands) > 0 {
+		a := args[0]
+		if strings.HasPrefix(a, "-") {
+			break
+		}
+		sub := cmd.Lookup(a)
+		if sub == nil {
+			if cmd.Run != nil {
+				break // a positional argument of cmd itself
+			}
+			typed = append(typed, a)
+			helpCmd := "spec-kitty help"
+			if cmd != root {
+				helpCmd = "spec-kitty help " + strings.TrimPrefix(cmd.Path(), "spec-kitty ")
+			}
+			return nil, nil, unknownCommandError{name: strings.Join(typed, " "), helpCmd: helpCmd}
+		}
+		typed = append(typed, a)
+		cmd = sub
+		args = args[1:]
+	}
+	return cmd, args, nil
+}
+
+func run(ctx context.Context, env *Env, cmd *Command, args []string) int {
+	helpPath := "spec-kitty help " + strings.TrimPrefix(cmd.Path(), "spec-kitty ")
+	if cmd.Path() == "spec-kitty" {
+		helpPath = "spec-kitty help"
+	}
+	fs := cmd.Flags()
+	var help bool
+	if fs.Lookup("help") == nil {
+		fs.BoolVarP(&help, "help", "h", false, "show this help")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			printHelp(env.Stdout, cmd)
+			return ExitOK
+		}
+		return report(env.Stderr, usagef("%s", err), helpPath)
+	}
+	if help {
+		printHelp(env.Stdout, cmd)
+		return ExitOK
+	}
+	if cmd.Run == nil {
+		if fs.NArg() > 0 {
+			return report(env.Stderr, unknownCommandError{name: fs.Arg(0), helpCmd: helpPath}, "")
+		}
+		printHelp(env.Stderr, cmd)
+		return ExitUsage
+	}
+	err := cmd.Run(ctx, fs.Args())
+	if err == nil {
+		return ExitOK
+	}
+	if ctx.Err() != nil && !isExitError(err) {
+		fmt.Fprintln(env.Stderr, "spec-kitty: interrupted")
+		return ExitInterrupted
+	}
+	return report(env.Stderr, err, helpPath)
+}
+
+// isExitError reports errors that already carry the intended exit code.
+func isExitError(err error) bool {
+	var se silentExit
+	var re readinessError
+	return errors.As(err, &se) || errors.As(err, &re)
+}

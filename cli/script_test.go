@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"spec-kitty": func() {
+			os.Exit(Main(context.Background(), os.Args[1:], OSEnv()))
+		},
+	})
+}
+
+// TestScripts runs cli/testdata/script/*.txtar: each script is a user's
+// session with the real binary entry point. Every script gets its own state
+// home and user home, and $FIXTURES pointing at the extracted fixture missions
+// (a directory holding kitty-specs/).
+func TestScripts(t *testing.T) {
+	fixtures, err := fixture.Missions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("testdata", "script"),
+		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("SPEC_KITTY_HOME", filepath.Join(e.WorkDir, "home"))
+			e.Setenv("HOME", filepath.Join(e.WorkDir, "userhome"))
+			e.Setenv("FIXTURES", fixtures)
+			e.Setenv("SPEC_KITTY_ENABLE_SAAS_SYNC", "")
+			e.Setenv("SPEC_KITTY_SAAS_URL", "")
+			e.Setenv("SPECIFY_REPO_ROOT", "")
+			return setupHosted(e)
+		},
+	})
+}

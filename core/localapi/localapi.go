@@ -1,0 +1,159 @@
+// Package localapi owns the wire types of the daemon's local API and state
+// file (CONTRACTS.md §7) and a client for them. It holds no server: the daemon
+// in service/daemon serves these routes. It never returns or carries a secret.
+package localapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+)
+
+// Host is the only Host header the local API accepts.
+const Host = "spec-kitty-sync.local"
+
+// Routes of the local API.
+const (
+	RouteStatus   = "/v1/status"
+	RouteSync     = "/v1/sync"
+	RouteReload   = "/v1/reload"
+	RouteShutdown = "/v1/shutdown"
+)
+
+// State is the daemon's state file `<home>/sync-daemon`, rewritten after each
+// cycle. Fields are only ever added.
+type State struct {
+	PID                 int       `json:"pid"`
+	StartedAt           time.Time `json:"started_at"`
+	Version             string    `json:"version"`
+	Socket              string    `json:"socket"`
+	Host                string    `json:"host"`
+	Policy              string    `json:"policy"`
+	LastSyncAt          time.Time `json:"last_sync_at,omitzero"`
+	LastError           string    `json:"last_error"`
+	LastErrorAt         time.Time `json:"last_error_at,omitzero"`
+	QueueDepth          int       `json:"queue_depth"`
+	DeadLetters         int       `json:"dead_letters"`
+	ConsecutiveFailures int       `json:"consecutive_failures"`
+	Delivered           int64     `json:"delivered"`
+	// AuthMissing is set when the host refused the session and a refresh did
+	// not help: the daemon waits for `spec-kitty auth login`.
+	AuthMissing bool `json:"auth_missing,omitempty"`
+}
+
+// Status is the answer of GET /v1/status: the state plus local readiness.
+type Status struct {
+	State
+	Running   bool             `json:"running"`
+	Readiness readiness.Result `json:"readiness"`
+}
+
+// Accepted is the answer of the POST routes.
+type Accepted struct {
+	Status string `json:"status"`
+}
+
+// ReadState reads the state file. running is false when the file is missing
+// or its PID is not alive (a crashed daemon's leftover).
+func ReadState(path string) (st State, running bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return State{}, false, nil
+	}
+	if err != nil {
+		return State{}, false, fmt.Errorf("read daemon state %s: %w", path, err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return State{}, false, fmt.Errorf("read daemon state %s: %w", path, err)
+	}
+	return st, st.PID > 0 && Alive(st.PID), nil
+}
+
+// Client talks to the local API over its Unix socket.
+type Client struct {
+	socket string
+	hc     *http.Client
+}
+
+// NewClient returns a client for the socket at path.
+func NewClient(path string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+		DisableKeepAlives: true,
+	}
+	return &Client{socket: path, hc: &http.Client{Transport: tr, Timeout: 5 * time.Second}}
+}
+
+// Status fetches GET /v1/status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var st Status
+	err := c.do(ctx, http.MethodGet, RouteStatus, &st)
+	return st, err
+}
+
+// Sync asks the daemon to run a cycle now.
+func (c *Client) Sync(ctx context.Context) error { return c.do(ctx, http.MethodPost, RouteSync, nil) }
+
+// Reload asks the daemon to re-read config and session.
+func (c *Client) Reload(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, RouteReload, nil)
+}
+
+// Shutdown asks the daemon to stop.
+func (c *Client) Shutdown(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, RouteShutdown, nil)
+}
+
+func (c *Client) do(ctx context.Context, method, route string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+Host+route, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("daemon local API %s: %w", c.socket, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("daemon local API %s %s: %w", method, route, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("daemon local API %s %s: %s: %s", method, route, resp.Status, strings.TrimSpace(string(body)))
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("daemon local API %s %s: bad JSON: %w", method, route, err)
+		}
+	}
+	return nil
+}
+
+// CheckRequest applies the local API's request rules: no Origin or Referer
+// (browsers send them; the daemon has no browser clients) and the expected
+// Host. It returns "" when the request is acceptable, else the reason.
+func CheckRequest(r *http.Request) string {
+	if r.Header.Get("Origin") != "" {
+		return "cross-origin request refused"
+	}
+	if r.Header.Get("Referer") != "" {
+		return "request with Referer refused"
+	}
+	if r.Host != Host {
+		return "unexpected Host " + r.Host
+	}
+	return ""
+}
