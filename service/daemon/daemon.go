@@ -1,0 +1,324 @@
+// Package daemon owns the background sync process (`spec-kitty service run`):
+// start-up order, the single-instance lock, the state file, the local API on a
+// Unix socket, the work loop and graceful stop (CONTRACTS.md §7). What a cycle
+// does — import new event lines, upload the queue — is the Worker's job, so the
+// process shell is tested with a real worker or a small honest one.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/atomicfile"
+	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+	"github.com/spec-kitty/spec-kitty-sync/core/policy"
+	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+)
+
+// DefaultTick is the pause between cycles when nothing wakes the daemon.
+const DefaultTick = 60 * time.Second
+
+// StopBudget bounds a graceful stop (CONTRACTS.md §7: exit within 5 s).
+const StopBudget = 4 * time.Second
+
+// Worker does one sync cycle.
+type Worker interface {
+	// Cycle imports new event lines and uploads what is due. An error means
+	// the cycle failed; the report is still used for queue figures.
+	Cycle(ctx context.Context) (Report, error)
+}
+
+// Report summarises one cycle.
+type Report struct {
+	Imported     int
+	Delivered    int
+	Duplicates   int
+	Retried      int
+	DeadLettered int
+	QueueDepth   int
+	DeadLetters  int
+	// AuthMissing: the host refused the session and a refresh did not help.
+	AuthMissing bool
+}
+
+// Options configure Run. Getenv, Home, Policy and Worker are required.
+type Options struct {
+	Home    paths.Home
+	Getenv  func(string) string
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Version string
+	Host    string // resolved host, for the state file
+	// Policy re-reads `[sync].background_daemon`; called at start, on reload
+	// and on every tick.
+	Policy func() (policy.Policy, error)
+	// Readiness evaluates the local readiness checks for GET /v1/status.
+	Readiness func(ctx context.Context) readiness.Result
+	// Reload is called on POST /v1/reload and before each cycle, so a new
+	// session or config written by another process is picked up.
+	Reload func(ctx context.Context) error
+	Worker Worker
+	Tick   time.Duration
+	// Once runs a single cycle and exits, even under the manual policy.
+	Once bool
+	// Ready, when set, is called once the local API is listening.
+	Ready func()
+}
+
+// ErrAlreadyRunning is returned (wrapped with the holder's PID) when another
+// daemon holds the lock; callers exit 0.
+var ErrAlreadyRunning = errors.New("sync daemon already running")
+
+// Run is the daemon's main. It returns nil for every orderly exit: gate off,
+// manual policy, another instance running (wrapped ErrAlreadyRunning), a stop
+// request or a signal.
+func Run(ctx context.Context, o Options) error {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Tick <= 0 {
+		o.Tick = DefaultTick
+	}
+	// 1. Gate: decided before any file is touched.
+	if !rollout.Enabled(o.Getenv) {
+		log.Info("rollout disabled")
+		return nil
+	}
+	// 2. Policy.
+	pol, err := o.Policy()
+	if err != nil {
+		return fmt.Errorf("read policy: %w", err)
+	}
+	if pol == policy.Manual && !o.Once {
+		log.Info("background sync is in manual mode; not starting", "policy", string(pol))
+		return nil
+	}
+	// 3. Lock.
+	if err := o.Home.EnsureHome(); err != nil {
+		return err
+	}
+	lock := flock.New(o.Home.DaemonLock(), flock.SetPermissions(0o600))
+	ok, err := lock.TryLock()
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", o.Home.DaemonLock(), err)
+	}
+	if !ok {
+		st, _, _ := localapi.ReadState(o.Home.DaemonState())
+		return fmt.Errorf("%w (pid %d holds %s)", ErrAlreadyRunning, st.PID, o.Home.DaemonLock())
+	}
+	defer lock.Unlock()
+
+	d := &daemon{o: o, log: log, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	d.state = localapi.State{
+		PID:       os.Getpid(),
+		StartedAt: o.Now().UTC(),
+		Version:   o.Version,
+		Socket:    o.Home.DaemonSocket(),
+		Host:      o.Host,
+		Policy:    string(pol),
+	}
+	// 4. State file.
+	if err := d.writeState(); err != nil {
+		return err
+	}
+	defer os.Remove(o.Home.DaemonState())
+
+	// 5. Local API.
+	srv, ln, err := d.listen()
+	if err != nil {
+		return err
+	}
+	defer os.Remove(o.Home.DaemonSocket())
+	serveDone := make(chan struct{})
+	go func() {
+		defer close(serveDone)
+		srv.Serve(ln)
+	}()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		srv.Shutdown(sctx)
+		cancel()
+		<-serveDone
+	}()
+	log.Info("sync daemon started", "pid", d.state.PID, "policy", string(pol), "socket", o.Home.DaemonSocket())
+	if o.Ready != nil {
+		o.Ready()
+	}
+
+	// 6. Work loop.
+	err = d.loop(ctx)
+	log.Info("sync daemon stopped", "reason", d.stopReason)
+	return err
+}
+
+type daemon struct {
+	o   Options
+	log *slog.Logger
+
+	mu         sync.Mutex
+	state      localapi.State
+	stopReason string
+
+	wake     chan struct{}
+	stop     chan struct{}
+	stopOnce sync.Once
+}
+
+func (d *daemon) requestStop(reason string) {
+	d.stopOnce.Do(func() {
+		d.mu.Lock()
+		d.stopReason = reason
+		d.mu.Unlock()
+		close(d.stop)
+	})
+}
+
+func (d *daemon) requestWake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *daemon) loop(ctx context.Context) error {
+	// cycleCtx is cancelled by a signal or a stop request; an in-flight
+	// upload is abandoned safely (its leased events return to the queue).
+	cycleCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-ctx.Done():
+			d.requestStop("signal")
+		case <-d.stop:
+		}
+		cancel()
+	}()
+
+	timer := time.NewTimer(0) // first cycle at once
+	defer timer.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return nil
+		case <-timer.C:
+		case <-d.wake:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
+		if stop := d.checkPolicy(cycleCtx); stop {
+			return nil
+		}
+		d.cycle(cycleCtx)
+		if d.o.Once {
+			d.requestStop("once")
+			return nil
+		}
+		timer.Reset(d.o.Tick)
+	}
+}
+
+// checkPolicy reloads config and session; under manual it asks the daemon to
+// exit after the current batch.
+func (d *daemon) checkPolicy(ctx context.Context) bool {
+	if d.o.Reload != nil {
+		if err := d.o.Reload(ctx); err != nil {
+			d.log.Warn("reload failed", "error", err.Error())
+		}
+	}
+	if d.o.Once {
+		return false
+	}
+	pol, err := d.o.Policy()
+	if err != nil {
+		d.log.Warn("read policy", "error", err.Error())
+		return false
+	}
+	d.mu.Lock()
+	d.state.Policy = string(pol)
+	d.mu.Unlock()
+	if pol == policy.Manual {
+		d.log.Info("policy switched to manual; exiting")
+		d.requestStop("policy_manual")
+		return true
+	}
+	return false
+}
+
+func (d *daemon) cycle(ctx context.Context) {
+	rep, err := d.o.Worker.Cycle(ctx)
+	now := d.o.Now().UTC()
+	d.mu.Lock()
+	d.state.QueueDepth = rep.QueueDepth
+	d.state.DeadLetters = rep.DeadLetters
+	d.state.Delivered += int64(rep.Delivered + rep.Duplicates)
+	d.state.AuthMissing = rep.AuthMissing
+	if err != nil && ctx.Err() == nil {
+		d.state.ConsecutiveFailures++
+		d.state.LastError = err.Error()
+		d.state.LastErrorAt = now
+		d.log.Warn("sync cycle failed", "error", err.Error(), "consecutive_failures", d.state.ConsecutiveFailures)
+	} else if err == nil {
+		d.state.ConsecutiveFailures = 0
+		d.state.LastError = ""
+		d.state.LastSyncAt = now
+		if rep.Imported+rep.Delivered+rep.Duplicates+rep.DeadLettered > 0 {
+			d.log.Info("sync cycle", "imported", rep.Imported, "delivered", rep.Delivered,
+				"duplicates", rep.Duplicates, "retried", rep.Retried, "dead_lettered", rep.DeadLettered,
+				"queue_depth", rep.QueueDepth)
+		}
+	}
+	d.mu.Unlock()
+	if err := d.writeState(); err != nil {
+		d.log.Warn("write state", "error", err.Error())
+	}
+}
+
+func (d *daemon) snapshot() localapi.State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state
+}
+
+func (d *daemon) writeState() error {
+	st := d.snapshot()
+	b, err := marshalState(st)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(d.o.Home.DaemonState(), b, 0o600)
+}
+
+// listen opens the Unix socket, replacing a stale one (we hold the lock, so
+// no live daemon owns it).
+func (d *daemon) listen() (*http.Server, net.Listener, error) {
+	sock := d.o.Home.DaemonSocket()
+	os.Remove(sock)
+	ln, err := listenUnix(sock)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s: %w", sock, err)
+	}
+	srv := &http.Server{
+		Handler:           d.handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	return srv, ln, nil
+}

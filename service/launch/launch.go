@@ -1,0 +1,152 @@
+// Package launch owns EnsureRunning, the one way any spec-kitty process may
+// cause the sync daemon to run (CONTRACTS.md §6): the gate/intent/policy
+// decision of core/policy, then waking a running daemon, starting the
+// installed OS service, or spawning `spec-kitty service run --background`
+// detached. Only the call sites listed in CONTRACTS.md §6 may call it; a test
+// in cli audits that with go/ast.
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+	"github.com/spec-kitty/spec-kitty-sync/core/policy"
+	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+)
+
+// StartWait bounds how long a start waits for the local API to answer.
+const StartWait = 5 * time.Second
+
+// Service is the installed OS service, if any (service/svcmgr implements it).
+type Service interface {
+	// Installed reports whether the spec-kitty-sync service is installed.
+	Installed(ctx context.Context) bool
+	// Start starts it through the service manager.
+	Start(ctx context.Context) error
+}
+
+// Launcher carries what EnsureRunning needs. Every field is read lazily, so a
+// gate-off decision reads no file and no configuration.
+type Launcher struct {
+	Getenv func(string) string
+	// Home resolves the state home.
+	Home func() (paths.Home, error)
+	// Policy reads `[sync].background_daemon`.
+	Policy func() policy.Policy
+	// Executable is the spec-kitty binary to spawn.
+	Executable func() (string, error)
+	// Service, when non-nil and installed, is started instead of spawning.
+	Service Service
+	// Env is the environment of a spawned daemon (nil: this process's).
+	Env []string
+}
+
+// EnsureRunning makes sure a daemon runs when the gate, intent and policy
+// allow it, and reports what happened. It never returns an error: a failed
+// start is the outcome `start_failed: <reason>`.
+func (l *Launcher) EnsureRunning(ctx context.Context, intent policy.Intent) policy.Outcome {
+	gate := l.Getenv != nil && rollout.Enabled(l.Getenv)
+	dec, err := policy.Decide(gate, intent, func() policy.Policy {
+		if l.Policy == nil {
+			return policy.Default
+		}
+		return l.Policy()
+	})
+	if err != nil {
+		return failed(err)
+	}
+	if !dec.Start {
+		return policy.Outcome{SkippedReason: dec.Reason}
+	}
+	home, err := l.Home()
+	if err != nil {
+		return failed(err)
+	}
+	client := localapi.NewClient(home.DaemonSocket())
+
+	// A running daemon is woken instead of started again.
+	if st, running, _ := localapi.ReadState(home.DaemonState()); running {
+		if err := client.Sync(ctx); err == nil {
+			return policy.Outcome{AlreadyRunning: true, PID: st.PID}
+		}
+		// It may still be starting: give its API the usual time.
+		if pid, err := waitReady(ctx, client); err == nil {
+			client.Sync(ctx)
+			return policy.Outcome{AlreadyRunning: true, PID: pid}
+		}
+	}
+
+	if l.Service != nil && l.Service.Installed(ctx) {
+		if err := l.Service.Start(ctx); err != nil {
+			return failed(fmt.Errorf("start service: %w", err))
+		}
+	} else if err := l.spawn(); err != nil {
+		return failed(err)
+	}
+	pid, err := waitReady(ctx, client)
+	if err != nil {
+		return failed(err)
+	}
+	return policy.Outcome{Started: true, PID: pid}
+}
+
+func failed(err error) policy.Outcome {
+	return policy.Outcome{SkippedReason: policy.ReasonStartFailed + ": " + err.Error()}
+}
+
+// spawn starts `spec-kitty service run --background` detached from this
+// process's terminal and session; the daemon writes its own log.
+func (l *Launcher) spawn() error {
+	if l.Executable == nil {
+		return errors.New("no spec-kitty executable known")
+	}
+	exe, err := l.Executable()
+	if err != nil {
+		return fmt.Errorf("find spec-kitty executable: %w", err)
+	}
+	cmd := exec.Command(exe, "service", "run", "--background")
+	cmd.Env = l.Env
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+	detach(cmd)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("spawn %s service run: %w", exe, err)
+	}
+	// The daemon outlives us; reap it if it exits while we still run, so no
+	// zombie is left behind.
+	go cmd.Wait()
+	return nil
+}
+
+// waitReady polls the local API until it answers or StartWait passes.
+func waitReady(ctx context.Context, c *localapi.Client) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, StartWait)
+	defer cancel()
+	delay := 10 * time.Millisecond
+	var last error
+	for {
+		st, err := c.Status(ctx)
+		if err == nil {
+			return st.PID, nil
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("daemon did not answer within %s: %v", StartWait, last)
+		case <-time.After(delay):
+		}
+		if delay < 200*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
