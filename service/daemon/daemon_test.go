@@ -215,14 +215,14 @@ func TestFailuresCountedAndCleared(t *testing.T) {
 	h.start(h.opts())
 	c := localapi.NewClient(h.home.DaemonSocket())
 	ctx := context.Background()
-	c.Sync(ctx)
 	eventually(t, "two failures", func() bool {
+		c.Sync(ctx) // wakes coalesce with a pending cycle: keep asking
 		s, err := c.Status(ctx)
 		return err == nil && s.ConsecutiveFailures >= 2 && s.LastError == "host answered 503"
 	})
 	h.worker.fail.Store(false)
-	c.Sync(ctx)
 	eventually(t, "recovery", func() bool {
+		c.Sync(ctx)
 		s, err := c.Status(ctx)
 		return err == nil && s.ConsecutiveFailures == 0 && s.LastError == ""
 	})
