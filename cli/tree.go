@@ -3,7 +3,13 @@ package cli
 import "github.com/spec-kitty/spec-kitty-sync/core/rollout"
 
 const rootLong = `spec-kitty keeps spec-driven missions and their work packages in your git
-repository (kitty-specs/<mission>/status.events.jsonl).`
+repository (kitty-specs/<mission>/status.events.jsonl).
+
+Results go to stdout; progress, warnings and errors to stderr. Read commands
+take --json for scripts.
+
+Exit codes: 0 success, 1 a failure you can fix (a missing prerequisite, a
+server error, bad state), 2 usage error, 130 interrupted.`
 
 // NewTree builds the command tree for env. Hosted command groups are appended
 // only when the rollout gate is on, so with the gate off they do not exist:
