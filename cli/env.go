@@ -3,6 +3,9 @@ package cli
 import (
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
@@ -34,7 +37,7 @@ func OSEnv() *Env {
 		Now:        time.Now,
 		Dir:        wd,
 		UserHome:   os.UserHomeDir,
-		Executable: os.Executable,
+		Executable: invokedAs,
 		StdinTTY:   isTerminal(os.Stdin),
 		StderrTTY:  isTerminal(os.Stderr),
 	}
@@ -43,6 +46,20 @@ func OSEnv() *Env {
 // Home resolves the state home; it creates nothing.
 func (e *Env) Home() (paths.Home, error) {
 	return paths.Resolve(e.Getenv, e.UserHome)
+}
+
+// invokedAs is the path this process was started by (a symlink stays a
+// symlink), falling back to os.Executable. Re-running it starts the same
+// program under the same name.
+func invokedAs() (string, error) {
+	arg0 := os.Args[0]
+	if strings.ContainsRune(arg0, filepath.Separator) {
+		return filepath.Abs(arg0)
+	}
+	if p, err := exec.LookPath(arg0); err == nil {
+		return filepath.Abs(p)
+	}
+	return os.Executable()
 }
 
 func isTerminal(f *os.File) bool {

@@ -32,6 +32,8 @@ func localCommands(env *Env, root func() *Command) []*Command {
 	return []*Command{
 		newHelpCmd(root, env),
 		newVersionCmd(env),
+		newConfigCmd(env),
+		newStatusCmd(env),
 		// Registration list: one line per local noun.
 	}
 }
@@ -40,6 +42,9 @@ func localCommands(env *Env, root func() *Command) []*Command {
 // the rollout gate on (CONTRACTS.md §2).
 func hostedCommands(env *Env) []*Command {
 	return []*Command{
+		newAuthCmd(env),
+		newSyncCmd(env),
+		newServiceCmd(env),
 		// Registration list: one line per hosted group (auth, tracker, sync, service).
 	}
 }

@@ -69,7 +69,16 @@ type Options struct {
 	// session or config written by another process is picked up.
 	Reload func(ctx context.Context) error
 	Worker Worker
-	Tick   time.Duration
+	// Open, used when Worker is nil, creates the worker once the lock is
+	// held (so a daemon that exits early opens no queue); close is called
+	// on exit.
+	Open func(ctx context.Context) (w Worker, close func() error, err error)
+	Tick time.Duration
+	// ConfigPath, when set, is watched (a stat every ConfigPoll): a change
+	// counts as a reload request, so switching to manual takes effect in
+	// seconds rather than at the next tick.
+	ConfigPath string
+	ConfigPoll time.Duration
 	// Once runs a single cycle and exits, even under the manual policy.
 	Once bool
 	// Ready, when set, is called once the local API is listening.
@@ -123,6 +132,17 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer lock.Unlock()
 
+	if o.Worker == nil {
+		if o.Open == nil {
+			return errors.New("daemon: no worker")
+		}
+		w, closeFn, err := o.Open(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		o.Worker = w
+	}
 	d := &daemon{o: o, log: log, wake: make(chan struct{}, 1), stop: make(chan struct{})}
 	d.state = localapi.State{
 		PID:       os.Getpid(),
@@ -211,10 +231,32 @@ func (d *daemon) loop(ctx context.Context) error {
 
 	timer := time.NewTimer(0) // first cycle at once
 	defer timer.Stop()
+	var watch <-chan time.Time
+	lastConfig := statSig(d.o.ConfigPath)
+	if d.o.ConfigPath != "" {
+		poll := d.o.ConfigPoll
+		if poll <= 0 {
+			poll = 2 * time.Second
+		}
+		t := time.NewTicker(poll)
+		defer t.Stop()
+		watch = t.C
+	}
 	for {
 		select {
 		case <-d.stop:
 			return nil
+		case <-watch:
+			sig := statSig(d.o.ConfigPath)
+			if sig == lastConfig {
+				continue
+			}
+			lastConfig = sig
+			d.log.Info("config changed; reloading", "path", d.o.ConfigPath)
+			if stop := d.checkPolicy(cycleCtx); stop {
+				return nil
+			}
+			continue
 		case <-timer.C:
 		case <-d.wake:
 			if !timer.Stop() {
@@ -290,6 +332,18 @@ func (d *daemon) cycle(ctx context.Context) {
 	if err := d.writeState(); err != nil {
 		d.log.Warn("write state", "error", err.Error())
 	}
+}
+
+// statSig is a cheap change signature of a file: size and mtime.
+func statSig(path string) string {
+	if path == "" {
+		return ""
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "missing"
+	}
+	return fmt.Sprintf("%d/%d", fi.Size(), fi.ModTime().UnixNano())
 }
 
 func (d *daemon) snapshot() localapi.State {

@@ -333,3 +333,20 @@ func TestLogRotation(t *testing.T) {
 		t.Error("kept more than 2 rotated files")
 	}
 }
+
+func TestConfigChangeToManualExits(t *testing.T) {
+	h := newHarness(t)
+	cfg := filepath.Join(h.home.Dir, "config.toml")
+	o := h.opts()
+	o.ConfigPath = cfg
+	o.ConfigPoll = 10 * time.Millisecond
+	h.start(o)
+	eventually(t, "first cycle", func() bool { return h.worker.cycles.Load() >= 1 })
+	h.pol.Store(policy.Manual)
+	if err := os.WriteFile(cfg, []byte("[sync]\nbackground_daemon = \"manual\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConfigExitCodes runs the config commands in-process and checks the
+// exit code contract: 0 success, 1 a bad config file, 2 usage (unknown key,
+// bad value, wrong arguments).
+func TestConfigExitCodes(t *testing.T) {
+	const badTOML = "[sync]\nmax_queue_size = 1\nbackground_daemon = auto\n"
+	tests := []struct {
+		name       string
+		file       string // config.toml content; "" for none
+		args       []string
+		wantCode   int
+		wantStdout string // exact
+		wantStderr string // substring
+	}{
+		{name: "list defaults", args: []string{"config", "list"}, wantCode: ExitOK,
+			wantStdout: "sync.server_url          \"\"       default\nsync.max_queue_size      100000   default\nsync.background_daemon   auto     default\n"},
+		{name: "get", file: "[sync]\nmax_queue_size = 12\n", args: []string{"config", "get", "sync.max_queue_size"},
+			wantCode: ExitOK, wantStdout: "12\n"},
+		{name: "set", args: []string{"config", "set", "sync.background_daemon", "manual"}, wantCode: ExitOK},
+		{name: "unset", file: "[sync]\nmax_queue_size = 12\n", args: []string{"config", "unset", "sync.max_queue_size"}, wantCode: ExitOK},
+		{name: "get unknown key", args: []string{"config", "get", "sync.nope"}, wantCode: ExitUsage,
+			wantStderr: "spec-kitty: hint: known keys: sync.server_url, sync.max_queue_size, sync.background_daemon\n"},
+		{name: "unset unknown key", args: []string{"config", "unset", "nope"}, wantCode: ExitUsage},
+		{name: "set unknown key", args: []string{"config", "set", "nope", "1"}, wantCode: ExitUsage},
+		{name: "set bad value", args: []string{"config", "set", "sync.background_daemon", "banana"}, wantCode: ExitUsage,
+			wantStderr: `invalid value "banana" for sync.background_daemon: allowed values are "auto" and "manual"`},
+		{name: "set empty value", args: []string{"config", "set", "sync.background_daemon", ""}, wantCode: ExitUsage},
+		{name: "set negative queue", args: []string{"config", "set", "sync.max_queue_size", "-1"}, wantCode: ExitUsage},
+		{name: "unknown key beats bad file", file: badTOML, args: []string{"config", "get", "nope"}, wantCode: ExitUsage},
+		{name: "list bad file", file: badTOML, args: []string{"config", "list"}, wantCode: ExitFailure,
+			wantStderr: "config.toml:3:21: invalid TOML"},
+		{name: "get bad file", file: badTOML, args: []string{"config", "get", "sync.server_url"}, wantCode: ExitFailure},
+		{name: "set bad file", file: badTOML, args: []string{"config", "set", "sync.max_queue_size", "2"}, wantCode: ExitFailure},
+		{name: "unset bad file", file: badTOML, args: []string{"config", "unset", "sync.max_queue_size"}, wantCode: ExitFailure},
+		{name: "empty policy in file", file: "[sync]\nbackground_daemon = \"\"\n", args: []string{"config", "list"}, wantCode: ExitFailure,
+			wantStderr: `config.toml:2:21: sync.background_daemon: empty value; allowed values are "auto" and "manual"`},
+		{name: "no verb", args: []string{"config"}, wantCode: ExitUsage},
+		{name: "too many arguments", args: []string{"config", "get", "a", "b"}, wantCode: ExitUsage},
+		{name: "unknown flag", args: []string{"config", "list", "--yaml"}, wantCode: ExitUsage},
+		{name: "help", args: []string{"help", "config", "unset"}, wantCode: ExitOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := filepath.Join(t.TempDir(), "home")
+			if tt.file != "" {
+				if err := os.MkdirAll(home, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(home, "config.toml"), []byte(tt.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code, stdout, stderr := runConfigMain(t, home, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
+			}
+			if tt.wantStdout != "" && stdout != tt.wantStdout {
+				t.Errorf("stdout %q, want %q", stdout, tt.wantStdout)
+			}
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("stderr %q, want it to contain %q", stderr, tt.wantStderr)
+			}
+			if tt.file == "" && !slices.Contains(tt.args, "set") {
+				if _, err := os.Lstat(home); err == nil {
+					t.Errorf("%v created the state home", tt.args)
+				}
+			}
+		})
+	}
+}
+
+func runConfigMain(t *testing.T, home string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	userHome := t.TempDir()
+	env := &Env{
+		Getenv: func(k string) string {
+			if k == "SPEC_KITTY_HOME" {
+				return home
+			}
+			return ""
+		},
+		Stdin:      strings.NewReader(""),
+		Stdout:     &out,
+		Stderr:     &errb,
+		Now:        time.Now,
+		Dir:        t.TempDir(),
+		UserHome:   func() (string, error) { return userHome, nil },
+		Executable: os.Executable,
+	}
+	code = Main(context.Background(), args, env)
+	return code, out.String(), errb.String()
+}

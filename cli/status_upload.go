@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/mission"
+	"github.com/spec-kitty/spec-kitty-sync/core/policy"
+	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+)
+
+// uploadEmitted hands a line that `status emit` just appended to the hosted
+// sync path (CONTRACTS §6, §9): envelope → queue → EnsureRunning with intent
+// remote_required. It runs after the line is safely written. With the
+// rollout gate off it does nothing at all: no state home, no queue, no
+// daemon. When a prerequisite is missing the event stays queued and the
+// missing step is named; it is uploaded once the prerequisite is met.
+func uploadEmitted(ctx context.Context, env *Env, repo string, line mission.Line) error {
+	if !rollout.Enabled(env.Getenv) {
+		return nil
+	}
+	q, err := openQueue(ctx, env, true)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	if _, err := q.RegisterRepo(ctx, repo); err != nil {
+		return err
+	}
+	eng := newEngine(env, q, nil)
+	if _, err := eng.EnqueueLine(ctx, repo, line.Path, line.Number, line.Raw, line.At); err != nil {
+		return withHint(failf("event written to %s but not queued for upload: %s", line.Path, err),
+			"run `spec-kitty sync run` to upload what is queued")
+	}
+	if res := localReadiness(ctx, env); !res.OK() {
+		fmt.Fprintf(env.Stderr, "spec-kitty: event queued; it will be uploaded once this is fixed:\n%s\n\n%s\n", res.Message, res.NextAction)
+		return nil
+	}
+	out := newLauncher(env).EnsureRunning(ctx, policy.RemoteRequired)
+	if why, failed := strings.CutPrefix(out.SkippedReason, policy.ReasonStartFailed+": "); failed {
+		// The event is written and queued: a daemon that cannot start is a
+		// warning here, not a failure of the emit.
+		fmt.Fprintf(env.Stderr, "spec-kitty: warning: event queued, but the sync daemon did not start: %s\n", why)
+		fmt.Fprintf(env.Stderr, "spec-kitty: hint: run `spec-kitty sync run` to upload it now\n")
+		return nil
+	}
+	return reportOutcome(env, out, env.Stderr)
+}

@@ -1,0 +1,360 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
+	"github.com/spec-kitty/spec-kitty-sync/core/mission"
+	"github.com/spec-kitty/spec-kitty-sync/core/policy"
+	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
+)
+
+func newSyncCmd(env *Env) *Command {
+	return &Command{
+		UsageLine: "spec-kitty sync <command>",
+		Short:     "upload queued events to the hosted service",
+		Long: `Sync moves the events of kitty-specs/*/status.events.jsonl to the hosted service.
+
+Events are queued locally in <home>/queue.db and uploaded by the background
+daemon (policy "auto") or by 'spec-kitty sync run' (any policy). Nothing is
+lost while offline: events stay queued until the host confirms them.`,
+		Commands: []*Command{newSyncRunCmd(env), newSyncStatusCmd(env), newSyncStartCmd(env), newSyncStopCmd(env)},
+	}
+}
+
+// syncSummary is the result of `sync run`; fields are only ever added.
+type syncSummary struct {
+	Imported     int `json:"imported"`
+	Synced       int `json:"synced"`
+	Duplicates   int `json:"duplicates"`
+	Failed       int `json:"failed"`
+	DeadLettered int `json:"dead_lettered"`
+	QueueDepth   int `json:"queue_depth"`
+	DeadLetters  int `json:"dead_letters"`
+}
+
+func newSyncRunCmd(env *Env) *Command {
+	c := &Command{
+		UsageLine: "spec-kitty sync run [--json]",
+		Short:     "import and upload every queued event now, in the foreground",
+		Long: `Sync run is a one-shot remote sync: it imports new event lines of every
+registered repository (and of the current one, which it registers), uploads
+the whole queue in batches, and prints a summary. It never starts the
+background daemon and works under either policy.
+
+Exit status 1 when events could not be delivered (they stay queued).`,
+	}
+	asJSON := c.Flags().Bool("json", false, "print the summary as JSON")
+	c.Run = func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("sync run takes no arguments")
+		}
+		if _, err := hostedSession(ctx, env, readiness.Options{Probe: true}, nil); err != nil {
+			return err
+		}
+		q, err := openQueue(ctx, env, true)
+		if err != nil {
+			return err
+		}
+		defer q.Close()
+		if repo, err := mission.FindRepo(env.Dir, env.Getenv); err == nil {
+			if _, err := q.RegisterRepo(ctx, repo); err != nil {
+				return err
+			}
+		}
+		eng := newEngine(env, q, nil)
+		if env.StderrTTY && !*asJSON {
+			eng.Progress = func(r daemon.Report) {
+				fmt.Fprintf(env.Stderr, "\rsyncing: %d synced, %d duplicates, %d failed", r.Delivered, r.Duplicates, r.Retried)
+			}
+		}
+		rep, runErr := eng.Cycle(ctx)
+		if eng.Progress != nil {
+			fmt.Fprintln(env.Stderr)
+		}
+		sum := syncSummary{Imported: rep.Imported, Synced: rep.Delivered, Duplicates: rep.Duplicates,
+			Failed: rep.Retried, DeadLettered: rep.DeadLettered, QueueDepth: rep.QueueDepth, DeadLetters: rep.DeadLetters}
+		if *asJSON {
+			if err := writeJSON(env.Stdout, sum); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprintf(env.Stdout, "synced %d, duplicates %d, failed %d, dead-lettered %d\n", sum.Synced, sum.Duplicates, sum.Failed, sum.DeadLettered)
+		}
+		if runErr != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(runErr, daemon.ErrNotSignedIn) {
+				return withHint(failf("%s", runErr), "run `spec-kitty auth login`")
+			}
+			return withHint(failf("%s", runErr), fmt.Sprintf("%d events stay queued; run `spec-kitty sync run` again later", sum.QueueDepth))
+		}
+		return nil
+	}
+	return c
+}
+
+// syncStatus is `sync status --json`; fields are only ever added.
+type syncStatus struct {
+	Policy        string           `json:"policy"`
+	Readiness     readiness.Result `json:"readiness"`
+	Daemon        daemonView       `json:"daemon"`
+	QueueDepth    int              `json:"queue_depth"`
+	Retried       int              `json:"retried"`
+	DeadLetters   int              `json:"dead_letters"`
+	OldestAge     string           `json:"oldest_age,omitempty"`
+	NextAttemptAt time.Time        `json:"next_attempt_at,omitzero"`
+	LastError     string           `json:"last_error,omitempty"`
+	Malformed     int              `json:"malformed_lines"`
+	Dead          []deadView       `json:"dead_letter_events,omitempty"`
+	Files         []fileIssues     `json:"files_with_malformed_lines,omitempty"`
+}
+
+type daemonView struct {
+	Running             bool      `json:"running"`
+	PID                 int       `json:"pid,omitempty"`
+	StartedAt           time.Time `json:"started_at,omitzero"`
+	LastSyncAt          time.Time `json:"last_sync_at,omitzero"`
+	LastError           string    `json:"last_error,omitempty"`
+	ConsecutiveFailures int       `json:"consecutive_failures"`
+}
+
+type deadView struct {
+	EventID  string    `json:"event_id"`
+	Type     string    `json:"event_type"`
+	Reason   string    `json:"reason"`
+	FailedAt time.Time `json:"failed_at"`
+}
+
+type fileIssues struct {
+	Path      string `json:"path"`
+	Malformed int    `json:"malformed"`
+	LastError string `json:"last_error"`
+}
+
+func newSyncStatusCmd(env *Env) *Command {
+	c := &Command{
+		UsageLine: "spec-kitty sync status [--json]",
+		Short:     "show the daemon, the queue, dead letters and malformed lines",
+		Long: `Sync status reads the daemon's state file, the offline queue and the local
+readiness checks. It never touches the network and never starts the daemon.`,
+	}
+	asJSON := c.Flags().Bool("json", false, "print the status as JSON")
+	c.Run = func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("sync status takes no arguments")
+		}
+		if err := hostedGate(env); err != nil {
+			return err
+		}
+		st, err := collectSyncStatus(ctx, env)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(env.Stdout, st)
+		}
+		printSyncStatus(env, st)
+		return nil
+	}
+	return c
+}
+
+func collectSyncStatus(ctx context.Context, env *Env) (syncStatus, error) {
+	var out syncStatus
+	cfg, err := loadConfig(env)
+	if err != nil {
+		return out, err
+	}
+	out.Policy = string(cfg.Policy())
+	out.Readiness = localReadiness(ctx, env)
+	home, err := env.Home()
+	if err != nil {
+		return out, failf("%s", err)
+	}
+	ds, running, err := localapi.ReadState(home.DaemonState())
+	if err != nil {
+		return out, failf("%s", err)
+	}
+	out.Daemon = daemonView{Running: running}
+	if running {
+		out.Daemon.PID, out.Daemon.StartedAt = ds.PID, ds.StartedAt
+		out.Daemon.LastSyncAt, out.Daemon.LastError, out.Daemon.ConsecutiveFailures = ds.LastSyncAt, ds.LastError, ds.ConsecutiveFailures
+	}
+	q, err := openQueue(ctx, env, false)
+	if err != nil {
+		if isNotExist(err) {
+			return out, nil // nothing queued yet
+		}
+		return out, err
+	}
+	defer q.Close()
+	qs, err := q.Stats(ctx)
+	if err != nil {
+		return out, err
+	}
+	out.QueueDepth, out.Retried, out.DeadLetters, out.LastError, out.NextAttemptAt = qs.Depth, qs.Retried, qs.DeadLetters, qs.LastError, qs.NextAttemptAt
+	if qs.OldestAge > 0 {
+		out.OldestAge = qs.OldestAge.Round(time.Second).String()
+	}
+	dead, err := q.DeadLetters(ctx, 20)
+	if err != nil {
+		return out, err
+	}
+	for _, d := range dead {
+		out.Dead = append(out.Dead, deadView{EventID: d.EventID, Type: d.EventType, Reason: d.Reason, FailedAt: d.FailedAt})
+	}
+	repos, err := q.Repos(ctx)
+	if err != nil {
+		return out, err
+	}
+	for _, r := range repos {
+		cs, err := q.Cursors(ctx, r.Path)
+		if err != nil {
+			return out, err
+		}
+		for _, c := range cs {
+			if c.Malformed > 0 {
+				out.Malformed += c.Malformed
+				out.Files = append(out.Files, fileIssues{Path: c.Path, Malformed: c.Malformed, LastError: c.LastError})
+			}
+		}
+	}
+	return out, nil
+}
+
+func printSyncStatus(env *Env, st syncStatus) {
+	w := env.Stdout
+	fmt.Fprintf(w, "policy:        %s\n", st.Policy)
+	if st.Readiness.OK() {
+		fmt.Fprintf(w, "readiness:     ready\n")
+	} else {
+		fmt.Fprintf(w, "readiness:     %s %s\n", st.Readiness.Message, st.Readiness.NextAction)
+	}
+	if st.Daemon.Running {
+		fmt.Fprintf(w, "daemon:        running (pid %d)\n", st.Daemon.PID)
+		if !st.Daemon.LastSyncAt.IsZero() {
+			fmt.Fprintf(w, "last sync:     %s\n", st.Daemon.LastSyncAt.Local().Format(time.RFC3339))
+		}
+		if st.Daemon.LastError != "" {
+			fmt.Fprintf(w, "last error:    %s (%d consecutive failures)\n", st.Daemon.LastError, st.Daemon.ConsecutiveFailures)
+		}
+	} else {
+		fmt.Fprintf(w, "daemon:        stopped\n")
+	}
+	fmt.Fprintf(w, "queued:        %d", st.QueueDepth)
+	if st.Retried > 0 {
+		fmt.Fprintf(w, " (%d retrying", st.Retried)
+		if !st.NextAttemptAt.IsZero() {
+			fmt.Fprintf(w, ", next attempt %s", st.NextAttemptAt.Local().Format(time.RFC3339))
+		}
+		fmt.Fprintf(w, ")")
+	}
+	fmt.Fprintln(w)
+	if st.LastError != "" {
+		fmt.Fprintf(w, "queue error:   %s\n", st.LastError)
+	}
+	fmt.Fprintf(w, "dead letters:  %d\n", st.DeadLetters)
+	for _, d := range st.Dead {
+		fmt.Fprintf(w, "  %s %s: %s\n", d.EventID, d.Type, d.Reason)
+	}
+	fmt.Fprintf(w, "malformed:     %d lines skipped\n", st.Malformed)
+	for _, f := range st.Files {
+		fmt.Fprintf(w, "  %s: %d (%s)\n", f.Path, f.Malformed, f.LastError)
+	}
+}
+
+func newSyncStartCmd(env *Env) *Command {
+	c := &Command{
+		UsageLine: "spec-kitty sync start",
+		Short:     "start the background sync daemon (policy auto only)",
+		Long: `Sync start makes sure the background daemon runs and asks it to sync now.
+Under the manual policy it prints how to sync by hand and starts nothing.
+When the OS service is installed it is started through the service manager.`,
+	}
+	c.Run = func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("sync start takes no arguments")
+		}
+		if _, err := hostedSession(ctx, env, readiness.Options{Probe: true}, nil); err != nil {
+			return err
+		}
+		return runSyncStart(ctx, env)
+	}
+	return c
+}
+
+// runSyncStart is the `sync start` call site of EnsureRunning (CONTRACTS §6).
+func runSyncStart(ctx context.Context, env *Env) error {
+	out := newLauncher(env).EnsureRunning(ctx, policy.RemoteRequired)
+	return reportOutcome(env, out, env.Stdout)
+}
+
+// reportOutcome prints an EnsureRunning outcome of a remote-required command;
+// the manual-mode notice goes to notice (stdout, or stderr for status emit).
+func reportOutcome(env *Env, out policy.Outcome, notice io.Writer) error {
+	switch {
+	case out.Started:
+		fmt.Fprintf(env.Stderr, "sync daemon started (pid %d)\n", out.PID)
+	case out.AlreadyRunning:
+		fmt.Fprintf(env.Stderr, "sync daemon running (pid %d); asked it to sync now\n", out.PID)
+	case out.SkippedReason == policy.ReasonManual:
+		fmt.Fprint(notice, policy.ManualNotice)
+	case strings.HasPrefix(out.SkippedReason, policy.ReasonStartFailed):
+		return withHint(failf("could not start the sync daemon: %s", strings.TrimPrefix(out.SkippedReason, policy.ReasonStartFailed+": ")),
+			"run `spec-kitty sync run` to sync in the foreground")
+	}
+	return nil
+}
+
+func newSyncStopCmd(env *Env) *Command {
+	c := &Command{
+		UsageLine: "spec-kitty sync stop",
+		Short:     "stop the background sync daemon",
+		Long: `Sync stop asks a running daemon to finish its current batch and exit.
+Queued events stay queued.`,
+	}
+	c.Run = func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("sync stop takes no arguments")
+		}
+		if err := hostedGate(env); err != nil {
+			return err
+		}
+		home, err := env.Home()
+		if err != nil {
+			return failf("%s", err)
+		}
+		st, running, err := localapi.ReadState(home.DaemonState())
+		if err != nil {
+			return failf("%s", err)
+		}
+		if !running {
+			fmt.Fprintln(env.Stdout, "sync daemon is not running")
+			return nil
+		}
+		if err := localapi.NewClient(home.DaemonSocket()).Shutdown(ctx); err != nil {
+			return failf("stop sync daemon (pid %d): %s", st.PID, err)
+		}
+		deadline := time.Now().Add(daemon.StopBudget + time.Second)
+		for localapi.Alive(st.PID) {
+			if time.Now().After(deadline) {
+				return failf("sync daemon (pid %d) did not stop within %s", st.PID, daemon.StopBudget+time.Second)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		fmt.Fprintf(env.Stdout, "sync daemon stopped (pid %d)\n", st.PID)
+		return nil
+	}
+	return c
+}
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

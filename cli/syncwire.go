@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/auth"
+	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+	"github.com/spec-kitty/spec-kitty-sync/core/policy"
+	"github.com/spec-kitty/spec-kitty-sync/core/probe"
+	"github.com/spec-kitty/spec-kitty-sync/core/queue"
+	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
+	"github.com/spec-kitty/spec-kitty-sync/service/launch"
+)
+
+// engineConnect resolves the host and the stored session on every call, so
+// the daemon picks up a sign-in made by another process on its next cycle.
+func engineConnect(env *Env) func(ctx context.Context) (daemon.Conn, error) {
+	return func(ctx context.Context) (daemon.Conn, error) {
+		host, err := probe.ResolveHost(env.Getenv, configServerURL(env))
+		if errors.Is(err, hosted.ErrNoHost) {
+			return daemon.Conn{}, fmt.Errorf("%w: no SaaS host URL is configured", daemon.ErrNotSignedIn)
+		}
+		if err != nil {
+			return daemon.Conn{}, err
+		}
+		store, err := sessionStore(env)
+		if err != nil {
+			return daemon.Conn{}, err
+		}
+		c, m := auth.NewClient(host, store)
+		c.Timeout = hosted.TimeoutFromEnv(env.Getenv)
+		m.Now = env.Now
+		sess, err := m.Session(ctx)
+		if err != nil {
+			return daemon.Conn{}, fmt.Errorf("%w: %v", daemon.ErrNotSignedIn, err)
+		}
+		team := ""
+		if t, ok := sess.DefaultTeam(); ok {
+			team = t.ID
+		}
+		return daemon.Conn{Client: c, Team: team}, nil
+	}
+}
+
+// openQueue opens the offline queue; create makes the state home and the
+// database when missing (hosted write paths only).
+func openQueue(ctx context.Context, env *Env, create bool) (*queue.Queue, error) {
+	home, err := env.Home()
+	if err != nil {
+		return nil, failf("%s", err)
+	}
+	cfg, err := loadConfig(env)
+	if err != nil {
+		return nil, err
+	}
+	opts := queue.Options{MaxSize: cfg.MaxQueueSize, Now: env.Now, MustExist: !create}
+	if create {
+		if err := home.EnsureHome(); err != nil {
+			return nil, failf("%s", err)
+		}
+	}
+	q, err := queue.Open(ctx, home.Queue(), opts)
+	if err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// newEngine builds the import/upload engine over q.
+func newEngine(env *Env, q *queue.Queue, log *slog.Logger) *daemon.Engine {
+	return &daemon.Engine{Queue: q, Connect: engineConnect(env), Now: env.Now, Log: log}
+}
+
+// newLauncher is the CLI's EnsureRunning front: it spawns this very binary.
+func newLauncher(env *Env) *launch.Launcher {
+	return &launch.Launcher{
+		Getenv: env.Getenv,
+		Home:   env.Home,
+		Policy: func() policy.Policy {
+			cfg, err := loadConfig(env)
+			if err != nil {
+				return policy.Default
+			}
+			return cfg.Policy()
+		},
+		Executable: env.Executable,
+		Service:    installedService(env),
+	}
+}
+
+// localReadiness evaluates auth and host without touching the network (the
+// checks a status display may run).
+func localReadiness(ctx context.Context, env *Env) readiness.Result {
+	store, err := sessionStore(env)
+	if err != nil {
+		return readiness.Result{State: readiness.MissingAuth}
+	}
+	return readiness.Evaluate(ctx, readiness.Options{RequireAuth: true, RequireHost: true}, hostedProbes(env, store))
+}
+
+// homeDir is the resolved state home, for messages.
+func homeDir(env *Env) paths.Home {
+	h, _ := env.Home()
+	return h
+}

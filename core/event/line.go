@@ -1,0 +1,218 @@
+// Package event owns the reading of `kitty-specs/<mission>/status.events.jsonl`
+// lines, the upload envelope built around them (CONTRACTS §9, WIRE "Events")
+// and ULID generation for new event ids.
+//
+// It is pure: it never opens, locks or writes files, never talks to the
+// network and never reads `.kittify/config.yaml` (project identity is passed
+// in). Time and randomness are injected. A line is kept byte for byte as the
+// envelope payload; nothing in it is rewritten or dropped.
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxLineBytes is the longest line accepted. Longer lines are malformed: an
+// event that size could never be uploaded (a batch is at most 4 MiB).
+const MaxLineBytes = 1 << 20
+
+// Line is one parsed line of an events file.
+type Line struct {
+	File    string // path as given by the caller, for messages
+	Number  int    // 1-based line number
+	Mission string // mission slug: the name of the file's directory, else the line's mission_slug
+
+	// Raw is the line's JSON object exactly as written, without the line
+	// terminator and surrounding JSON whitespace. It becomes the payload.
+	Raw json.RawMessage
+
+	EventID   string    // "" when the line has none: such lines are not synced
+	EventType string    // the line's own event_type, if a string
+	Kind      string    // the line's kind, if a string
+	WPID      string    // wp_id, if a string
+	FromLane  string    // from_lane, if a string
+	ToLane    string    // to_lane, if a string
+	At        time.Time // from `at`, else `timestamp`, when parseable; zero otherwise
+}
+
+// Synced reports whether the line carries an event_id and so is uploaded.
+func (l Line) Synced() bool { return l.EventID != "" }
+
+// LaneTransition reports whether the line records a WP lane change.
+func (l Line) LaneTransition() bool { return l.ToLane != "" && l.WPID != "" }
+
+// LineError is a malformed line. The line is skipped; the file goes on.
+type LineError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string {
+	return fmt.Sprintf("event line %s:%d: %v", e.File, e.Line, e.Err)
+}
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+// ErrNotObject is the cause of a LineError for valid JSON that is not an object.
+var ErrNotObject = errors.New("not a JSON object")
+
+// ParseLine parses one line of the events file named file (used for messages
+// and for the mission slug). raw may carry its line terminator. A line
+// without event_id is returned without error and with Synced() false; a line
+// that is not a JSON object, not UTF-8, too long, or whose event_id is not a
+// string gives a *LineError.
+func ParseLine(file string, number int, raw []byte) (Line, error) {
+	l := Line{File: file, Number: number}
+	fail := func(err error) (Line, error) {
+		return Line{File: file, Number: number}, &LineError{File: file, Line: number, Err: err}
+	}
+	if number == 1 {
+		raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+	}
+	raw = bytes.Trim(raw, " \t\r\n")
+	switch {
+	case len(raw) == 0:
+		return fail(errors.New("empty line"))
+	case len(raw) > MaxLineBytes:
+		return fail(fmt.Errorf("line longer than %d bytes", MaxLineBytes))
+	case !utf8.Valid(raw):
+		// The host parses the batch as UTF-8 JSON; one such line would make
+		// it refuse the whole batch.
+		return fail(errors.New("line is not valid UTF-8"))
+	case raw[0] != '{':
+		if json.Valid(raw) {
+			return fail(ErrNotObject)
+		}
+	}
+	if !json.Valid(raw) {
+		// Decode again only to name the position of the error.
+		err := json.Unmarshal(raw, new(json.RawMessage))
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return fail(fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, se))
+		}
+		return fail(errors.New("invalid JSON"))
+	}
+	fields := topLevel(raw)
+	id, isString := stringField(fields.eventID)
+	if !isString && !isNull(fields.eventID) {
+		return fail(errors.New("event_id is not a string"))
+	}
+	l.EventID = id
+	l.EventType, _ = stringField(fields.eventType)
+	l.Kind, _ = stringField(fields.kind)
+	l.WPID, _ = stringField(fields.wpID)
+	l.FromLane, _ = stringField(fields.fromLane)
+	l.ToLane, _ = stringField(fields.toLane)
+	l.At = timeField(fields.at)
+	if l.At.IsZero() {
+		l.At = timeField(fields.timestamp)
+	}
+	l.Mission = missionFromPath(file)
+	if l.Mission == "" {
+		l.Mission, _ = stringField(fields.missionSlug)
+	}
+	l.Raw = json.RawMessage(raw)
+	return l, nil
+}
+
+// missionFromPath returns `<mission>` for `.../<mission>/status.events.jsonl`.
+func missionFromPath(file string) string {
+	if file == "" {
+		return ""
+	}
+	dir := filepath.Base(filepath.Dir(file))
+	if dir == "." || dir == string(filepath.Separator) {
+		return ""
+	}
+	return dir
+}
+
+// stringField returns a JSON string's value; ok is false for absent, null or
+// non-string values. raw must be valid JSON.
+func stringField(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	if body := raw[1 : len(raw)-1]; !hasBackslash(body) {
+		return string(body), true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+func isNull(raw []byte) bool { return len(raw) == 0 || string(raw) == "null" }
+
+// timeLayouts are the shapes seen in real files (Python isoformat with and
+// without offset, RFC 3339 with Z) plus a space-separated variant.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+}
+
+// timeField parses a string timestamp (layouts above, no zone meaning UTC) or
+// a number of Unix seconds (milliseconds when implausibly large for seconds).
+// Anything else, or a time outside years 1..9999, gives the zero time.
+func timeField(raw []byte) time.Time {
+	var t time.Time
+	if s, ok := stringField(raw); ok {
+		t = ParseTime(s)
+	} else if len(raw) > 0 && (raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')) {
+		f, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil || f <= 0 || f > 1e15 {
+			return time.Time{}
+		}
+		if f >= 1e11 { // seconds would be past year 5138
+			f /= 1000
+		}
+		sec := int64(f)
+		t = time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
+	}
+	if t.IsZero() || t.Year() < 1 || t.Year() > 9999 {
+		return time.Time{}
+	}
+	return t
+}
+
+// ParseTime parses the timestamp shapes found in event lines and envelopes.
+// It returns the zero time when s is none of them.
+func ParseTime(s string) time.Time {
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// Counts tallies the outcome of parsing the lines of one or more files.
+type Counts struct {
+	Valid     int // lines with an event_id: synced
+	NoEventID int // well-formed lines without event_id: kept in the file, not synced
+	Malformed int // lines that gave a *LineError
+}
+
+// Add counts one ParseLine (or Scanner) result.
+func (c *Counts) Add(l Line, err error) {
+	switch {
+	case err != nil:
+		c.Malformed++
+	case l.Synced():
+		c.Valid++
+	default:
+		c.NoEventID++
+	}
+}

@@ -1,0 +1,344 @@
+package mission
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/gofrs/flock"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+)
+
+// EmitRequest is one lane change to record.
+type EmitRequest struct {
+	WPID   string // "WP01"
+	ToLane string // one of Lanes()
+	Actor  string // "" means "unknown"
+	Reason string // "" is written as null
+	// Now is the clock, read once the lock is held (nil: time.Now).
+	Now func() time.Time
+	// ID makes the event_id for the event's time (nil: a ULID with
+	// crypto/rand entropy).
+	ID func(at time.Time) (string, error)
+}
+
+// Line is a line Emit appended.
+type Line struct {
+	Path          string // the events file
+	Number        int    // 1-based line number
+	Offset        int64  // byte offset of the line's first byte
+	EventID       string
+	MissionSlug   string
+	MissionID     string // from meta.json; "" when it has none
+	WPID          string
+	FromLane      Lane
+	ToLane        Lane
+	Actor         string
+	Reason        string
+	At            time.Time
+	Force         bool
+	ExecutionMode string
+	Raw           []byte // the JSON object as written, without the newline
+}
+
+// InvalidWPError is a work package id that is not WP followed by digits.
+type InvalidWPError struct{ WPID string }
+
+func (e *InvalidWPError) Error() string {
+	return fmt.Sprintf("invalid work package id %q (want WP followed by digits, e.g. WP01)", e.WPID)
+}
+
+// ValidateWPID checks a work package id against the Python CLI's grammar,
+// ^WP[0-9]+$.
+func ValidateWPID(id string) error {
+	digits, ok := strings.CutPrefix(id, "WP")
+	if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return &InvalidWPError{WPID: id}
+	}
+	return nil
+}
+
+// LockPath is the file Emit locks for a mission: the Python CLI's
+// `<git common dir>/spec-kitty-locks/<mission>.status.lock`, so both tools
+// exclude each other; outside git, `status.events.jsonl.lock` beside the
+// events file.
+func LockPath(repo, mission string) string {
+	if common, ok := gitCommonDir(repo); ok {
+		return filepath.Join(common, "spec-kitty-locks", mission+".status.lock")
+	}
+	return paths.EventsFile(repo, mission) + ".lock"
+}
+
+// lockRetry is how often a waiting emitter retries the lock.
+const lockRetry = time.Millisecond
+
+// executionMode is what the Python CLI writes for a move made in the
+// repository itself rather than in a WP worktree.
+const executionMode = "direct_repo"
+
+// Emit appends one lane transition for e.WPID to the mission's events file
+// (CONTRACTS §9) and returns it. Under the mission's cross-process lock it
+// reads the file for the WP's current lane (from_lane; "planned" for a WP
+// the file never moved), then appends the line with one O_APPEND write and
+// fsyncs it. A file whose last line lacks its newline gets one first.
+//
+// The line has the Python CLI's layout (sorted keys, ", " and ": "
+// separators, ASCII only) and every field its reader requires: event_id,
+// at, mission_slug, mission_id (when meta.json has one), wp_id, from_lane,
+// to_lane, actor, reason, force, execution_mode, evidence, review_ref,
+// policy_metadata. force is true exactly when the move is not one the Python
+// state machine allows, as that CLI would require --force for it.
+//
+// `at` is the clock's time in UTC with microseconds; if the clock is not past
+// the WP's last move, `at` is set just after it so the readers' (at,
+// event_id) order keeps the append order.
+func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error) {
+	if err := ValidateName(mission); err != nil {
+		return Line{}, err
+	}
+	if err := ValidateWPID(e.WPID); err != nil {
+		return Line{}, err
+	}
+	to, err := ParseLane(e.ToLane)
+	if err != nil {
+		return Line{}, err
+	}
+	if !isMission(repo, mission) {
+		return Line{}, &UnknownMissionError{Mission: mission, SpecsDir: SpecsDir(repo)}
+	}
+	var missionID string
+	if b, err := os.ReadFile(paths.MetaFile(repo, mission)); err == nil {
+		if m, err := parseMeta(b); err == nil {
+			missionID = m.MissionID
+		}
+	}
+	actor := e.Actor
+	if actor == "" {
+		actor = "unknown"
+	}
+	now, newID := e.Now, e.ID
+	if now == nil {
+		now = time.Now
+	}
+	if newID == nil {
+		newID = func(at time.Time) (string, error) {
+			id, err := ulid.New(ulid.Timestamp(at), rand.Reader)
+			return id.String(), err
+		}
+	}
+
+	lockPath := LockPath(repo, mission)
+	if err := os.MkdirAll(filepath.Dir(lockPath), 0o755); err != nil {
+		return Line{}, fmt.Errorf("create lock directory for %s: %w", mission, err)
+	}
+	lock := flock.New(lockPath)
+	locked, err := lock.TryLockContext(ctx, lockRetry)
+	if err != nil || !locked {
+		if err == nil {
+			err = ctx.Err()
+		}
+		return Line{}, fmt.Errorf("lock %s: %w", lockPath, err)
+	}
+	defer lock.Unlock()
+
+	path := paths.EventsFile(repo, mission)
+	existing, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return Line{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	st := Reduce(existing)
+	from, last := Planned, time.Time{}
+	if w, ok := st.WP(e.WPID); ok {
+		from, last = w.Lane, w.At
+	}
+	at := now().UTC().Truncate(time.Microsecond)
+	if !at.After(last) {
+		at = last.UTC().Truncate(time.Microsecond).Add(time.Microsecond)
+	}
+	id, err := newID(at)
+	if err != nil {
+		return Line{}, fmt.Errorf("new event id: %w", err)
+	}
+	l := Line{
+		Path:          path,
+		EventID:       id,
+		MissionSlug:   mission,
+		MissionID:     missionID,
+		WPID:          e.WPID,
+		FromLane:      from,
+		ToLane:        to,
+		Actor:         actor,
+		Reason:        e.Reason,
+		At:            at,
+		Force:         !allowedMove(from, to),
+		ExecutionMode: executionMode,
+	}
+	l.Raw = l.encode()
+
+	buf := make([]byte, 0, len(l.Raw)+2)
+	l.Offset = int64(len(existing))
+	l.Number = countLines(existing) + 1
+	if len(existing) > 0 && existing[len(existing)-1] != '\n' {
+		buf = append(buf, '\n')
+		l.Offset++
+	}
+	buf = append(buf, l.Raw...)
+	buf = append(buf, '\n')
+	if err := appendSync(path, buf); err != nil {
+		return Line{}, err
+	}
+	return l, nil
+}
+
+// countLines counts the lines of data, a last one without newline included.
+func countLines(data []byte) int {
+	n := 0
+	for _, c := range data {
+		if c == '\n' {
+			n++
+		}
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		n++
+	}
+	return n
+}
+
+// appendSync writes buf at the end of path with one write and fsyncs it.
+func appendSync(path string, buf []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	n, err := f.Write(buf)
+	if err == nil && n != len(buf) {
+		err = fmt.Errorf("short write (%d of %d bytes)", n, len(buf))
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("append to %s: %w", path, err)
+	}
+	return nil
+}
+
+// allowedMoves is the Python CLI's transition matrix
+// (specify_cli/status/transitions.py ALLOWED_TRANSITIONS).
+var allowedMoves = map[[2]Lane]bool{
+	{Planned, Claimed}: true, {Claimed, InProgress}: true, {InProgress, ForReview}: true,
+	{ForReview, InReview}: true, {InReview, Approved}: true, {InReview, Done}: true,
+	{InReview, InProgress}: true, {InReview, Planned}: true, {InProgress, Approved}: true,
+	{Approved, Done}: true, {Approved, InProgress}: true, {Approved, Planned}: true,
+	{InProgress, Planned}: true,
+	{Planned, Blocked}:    true, {Claimed, Blocked}: true, {InProgress, Blocked}: true,
+	{ForReview, Blocked}: true, {InReview, Blocked}: true, {Approved, Blocked}: true,
+	{Blocked, InProgress}: true,
+	{Planned, Canceled}:   true, {Claimed, Canceled}: true, {InProgress, Canceled}: true,
+	{ForReview, Canceled}: true, {InReview, Canceled}: true, {Approved, Canceled}: true,
+	{Blocked, Canceled}: true,
+}
+
+func allowedMove(from, to Lane) bool { return allowedMoves[[2]Lane{from, to}] }
+
+// FormatAt renders a time the way the Python CLI writes `at`:
+// 2026-08-17T13:32:00.274162+00:00.
+func FormatAt(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000") + "+00:00"
+}
+
+// encode renders the line like Python's json.dumps(sort_keys=True).
+func (l *Line) encode() []byte {
+	b := make([]byte, 0, 512)
+	field := func(key string) {
+		if len(b) == 0 {
+			b = append(b, '{')
+		} else {
+			b = append(b, ", "...)
+		}
+		b = appendPyString(b, key)
+		b = append(b, ": "...)
+	}
+	str := func(key, v string) { field(key); b = appendPyString(b, v) }
+	null := func(key string) { field(key); b = append(b, "null"...) }
+
+	str("actor", l.Actor)
+	str("at", FormatAt(l.At))
+	str("event_id", l.EventID)
+	null("evidence")
+	str("execution_mode", l.ExecutionMode)
+	field("force")
+	if l.Force {
+		b = append(b, "true"...)
+	} else {
+		b = append(b, "false"...)
+	}
+	str("from_lane", string(l.FromLane))
+	if l.MissionID != "" {
+		str("mission_id", l.MissionID)
+	}
+	str("mission_slug", l.MissionSlug)
+	null("policy_metadata")
+	if l.Reason != "" {
+		str("reason", l.Reason)
+	} else {
+		null("reason")
+	}
+	null("review_ref")
+	str("to_lane", string(l.ToLane))
+	str("wp_id", l.WPID)
+	return append(b, '}')
+}
+
+// appendPyString appends s as a JSON string the way Python's json.dumps does
+// with ensure_ascii: non-ASCII as \uXXXX (surrogate pairs above U+FFFF).
+func appendPyString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b = append(b, `\"`...)
+		case r == '\\':
+			b = append(b, `\\`...)
+		case r == '\n':
+			b = append(b, `\n`...)
+		case r == '\r':
+			b = append(b, `\r`...)
+		case r == '\t':
+			b = append(b, `\t`...)
+		case r == '\b':
+			b = append(b, `\b`...)
+		case r == '\f':
+			b = append(b, `\f`...)
+		case r < 0x20 || r >= 0x7f:
+			if r == utf8.RuneError {
+				r = 0xfffd
+			}
+			units := []rune{r}
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				units = []rune{r1, r2}
+			}
+			for _, u := range units {
+				b = append(b, '\\', 'u', hex[u>>12&0xf], hex[u>>8&0xf], hex[u>>4&0xf], hex[u&0xf])
+			}
+		default:
+			b = append(b, byte(r))
+		}
+	}
+	return append(b, '"')
+}

@@ -1,0 +1,282 @@
+package mission
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+)
+
+// UnknownMissionError names a mission that kitty-specs/ does not hold.
+type UnknownMissionError struct {
+	Mission  string
+	SpecsDir string // <repo>/kitty-specs
+}
+
+func (e *UnknownMissionError) Error() string {
+	return fmt.Sprintf("unknown mission %q (no %s or %s in %s)", e.Mission, paths.MetaFileName, paths.EventsFileName,
+		filepath.Join(e.SpecsDir, e.Mission))
+}
+
+// InvalidNameError is a mission name that cannot be a directory under
+// kitty-specs/ (empty, a path, or starting with a dot).
+type InvalidNameError struct{ Name string }
+
+func (e *InvalidNameError) Error() string {
+	return fmt.Sprintf("invalid mission name %q (want a directory name under %s/)", e.Name, paths.SpecsDir)
+}
+
+// ValidateName checks that name can only mean a directory directly under
+// kitty-specs/.
+func ValidateName(name string) error {
+	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") || filepath.Base(name) != name {
+		return &InvalidNameError{Name: name}
+	}
+	return nil
+}
+
+// SpecsDir is <repo>/kitty-specs.
+func SpecsDir(repo string) string { return filepath.Join(repo, paths.SpecsDir) }
+
+// candidates lists the directory names under kitty-specs/ (sorted); none when
+// kitty-specs/ does not exist.
+func candidates(repo string) ([]string, error) {
+	ents, err := os.ReadDir(SpecsDir(repo))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list missions: %w", err)
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if e.IsDir() || e.Type()&fs.ModeSymlink != 0 && isDir(filepath.Join(SpecsDir(repo), e.Name())) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// isMission reports whether kitty-specs/<name> holds meta.json or
+// status.events.jsonl.
+func isMission(repo, name string) bool {
+	return exists(paths.MetaFile(repo, name)) || exists(paths.EventsFile(repo, name))
+}
+
+// List returns the names of the missions under kitty-specs/ (directories
+// with meta.json and/or status.events.jsonl), sorted.
+func List(repo string) ([]string, error) {
+	names, err := candidates(repo)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return !isMission(repo, n) }), nil
+}
+
+// Read reads one mission.
+func Read(ctx context.Context, repo, name string) (*Mission, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var w worker
+	m, ok := w.read(repo, name)
+	if !ok {
+		return nil, &UnknownMissionError{Mission: name, SpecsDir: SpecsDir(repo)}
+	}
+	return m, nil
+}
+
+// ReadAll reads every mission under kitty-specs/, several files at a time,
+// and returns them sorted by name. A repo without kitty-specs/ has none.
+// Problems with one mission's files are reported on that mission (MetaErr,
+// EventsErr), never as an error of the whole read.
+func ReadAll(ctx context.Context, repo string) ([]*Mission, error) {
+	names, err := candidates(repo)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Mission, len(names))
+	// Reading is CPU-bound once files are cached; a few extra workers hide
+	// the latency of the syscalls.
+	workers := min(len(names), runtime.GOMAXPROCS(0)+2)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var w worker
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(names) || ctx.Err() != nil {
+					return
+				}
+				if m, ok := w.read(repo, names[i]); ok {
+					out[i] = m
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(out, func(m *Mission) bool { return m == nil }), nil
+}
+
+// worker reads missions one after the other, reusing its buffers.
+type worker struct {
+	buf []byte
+	red reducer
+}
+
+// read reads kitty-specs/<name>; ok is false when the directory holds
+// neither meta.json nor status.events.jsonl.
+func (w *worker) read(repo, name string) (*Mission, bool) {
+	m := &Mission{Slug: name, Dir: paths.MissionDir(repo, name)}
+	metaPath := paths.MetaFile(repo, name)
+	data, _, err := readInto(metaPath, &w.buf)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		m.HasMeta = true
+		m.MetaErr = err
+	default:
+		m.HasMeta = true
+		m.Meta, m.MetaErr = parseMeta(data)
+		if m.MetaErr != nil {
+			m.MetaErr = fmt.Errorf("%s: %w", metaPath, m.MetaErr)
+		}
+	}
+	eventsPath := paths.EventsFile(repo, name)
+	data, fi, err := readInto(eventsPath, &w.buf)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		m.HasEvents = true
+		m.EventsErr = err
+		if fi != nil {
+			m.EventsModTime = fi.ModTime()
+		}
+	default:
+		m.HasEvents = true
+		m.EventsModTime = fi.ModTime()
+		m.Status = w.red.reduce(data)
+	}
+	if !m.HasMeta && !m.HasEvents {
+		return nil, false
+	}
+	return m, true
+}
+
+// readInto reads the file at path into *buf (grown as needed) and returns
+// the bytes read and the file's info.
+func readInto(path string, buf *[]byte) ([]byte, fs.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if fi.IsDir() {
+		return nil, fi, fmt.Errorf("read %s: is a directory", path)
+	}
+	// Grow by doubling so a worker meeting ever bigger files reallocates
+	// only a few times.
+	if want := int(fi.Size()) + 512; cap(*buf) < want {
+		*buf = make([]byte, 0, max(want, 2*cap(*buf), 64<<10))
+	}
+	b := (*buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // the file grew since Stat
+		}
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fi, fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	*buf = b
+	return b, fi, nil
+}
+
+// parseMeta reads the fields of Meta from meta.json, tolerating any shape:
+// fields of an unexpected type are left empty.
+func parseMeta(data []byte) (Meta, error) {
+	var m Meta
+	var slug, title string
+	err := walkObject(data, func(key []byte, esc bool, val []byte) {
+		if esc {
+			s, ok := unescape(key)
+			if !ok {
+				return
+			}
+			key = []byte(s)
+		}
+		str := func() string {
+			s, _ := stringValue(val)
+			return string(s)
+		}
+		switch string(key) {
+		case "mission_slug":
+			m.Slug = str()
+		case "slug":
+			slug = str()
+		case "friendly_name":
+			m.FriendlyName = str()
+		case "title":
+			title = str()
+		case "mission_id":
+			m.MissionID = str()
+		case "mission_number":
+			if s, ok := stringValue(val); ok {
+				m.Number = string(s)
+			} else if len(val) > 0 && (val[0] == '-' || isDigit(val[0])) {
+				m.Number = string(val)
+			}
+		case "mission_type":
+			m.Type = str()
+		case "created_at":
+			m.CreatedAt = str()
+		case "target_branch":
+			m.TargetBranch = str()
+		}
+	})
+	if err != nil {
+		return Meta{}, err
+	}
+	if m.Slug == "" {
+		m.Slug = slug
+	}
+	if m.FriendlyName == "" {
+		m.FriendlyName = title
+	}
+	m.Raw = slices.Clone(data)
+	return m, nil
+}

@@ -1,0 +1,451 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Item is one event to enqueue.
+type Item struct {
+	EventID   string
+	EventType string
+	// Data is the envelope JSON, uploaded as stored. Enqueue checks only
+	// that it looks like an object; Lease dead-letters it if it is not JSON.
+	Data []byte
+	// QueuedAt defaults to Options.Now. Stored in whole seconds.
+	QueuedAt    time.Time
+	CoalesceKey string // stored for the Python CLI's sake; "" is NULL
+}
+
+func (it Item) validate(i int) error {
+	switch {
+	case it.EventID == "":
+		return fmt.Errorf("item %d: empty event_id", i)
+	case it.EventType == "":
+		return fmt.Errorf("item %d (%s): empty event_type", i, it.EventID)
+	case !objectShaped(it.Data):
+		return fmt.Errorf("item %d (%s): data is not a JSON object", i, it.EventID)
+	}
+	return nil
+}
+
+// objectShaped is Enqueue's cheap check that data is a JSON object: a full
+// parse would cost a fifth of an import's time. Lease checks data in full
+// and dead-letters what is not JSON, so nothing bad reaches an upload.
+func objectShaped(data []byte) bool {
+	data = bytes.TrimSpace(data)
+	return len(data) >= 2 && data[0] == '{' && data[len(data)-1] == '}'
+}
+
+// Enqueue adds items in one transaction and reports how many were new. An
+// event_id already queued or dead-lettered is skipped. If the new ones would
+// take the queue past MaxSize, nothing is added and the error wraps
+// ErrQueueFull; nothing queued is ever evicted.
+func (q *Queue) Enqueue(ctx context.Context, items ...Item) (added int, err error) {
+	return q.enqueue(ctx, nil, items)
+}
+
+// Import enqueues items and stores the cursor c in the same transaction, so
+// an importer never records a position whose events are not queued. On
+// ErrQueueFull neither happens.
+func (q *Queue) Import(ctx context.Context, c Cursor, items ...Item) (added int, err error) {
+	if err := c.validate(); err != nil {
+		return 0, fmt.Errorf("import: %w", err)
+	}
+	return q.enqueue(ctx, &c, items)
+}
+
+func (q *Queue) enqueue(ctx context.Context, c *Cursor, items []Item) (int, error) {
+	for i, it := range items {
+		if err := it.validate(i); err != nil {
+			return 0, fmt.Errorf("enqueue: %w", err)
+		}
+	}
+	if len(items) == 0 && c == nil {
+		return 0, nil
+	}
+	now := q.now()
+	added := 0
+	err := q.write(ctx, "enqueue", func(tx *sql.Tx) error {
+		if len(items) > 0 {
+			// Per-row statements run without cancellation: with a cancellable
+			// context the driver starts a watcher goroutine for every call,
+			// which costs more than the insert. ctx is checked between rows
+			// and still ends the transaction.
+			rowCtx := context.WithoutCancel(ctx)
+			var depth int
+			var hasDead bool
+			if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM queue), EXISTS (SELECT 1 FROM dead_letter)`).Scan(&depth, &hasDead); err != nil {
+				return err
+			}
+			insert, err := tx.PrepareContext(ctx, `INSERT INTO queue (event_id, event_type, data, timestamp, coalesce_key)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`)
+			if err != nil {
+				return err
+			}
+			defer insert.Close()
+			var isDead *sql.Stmt
+			if hasDead {
+				if isDead, err = tx.PrepareContext(ctx, `SELECT EXISTS (SELECT 1 FROM dead_letter WHERE event_id = ?)`); err != nil {
+					return err
+				}
+				defer isDead.Close()
+			}
+			for i, it := range items {
+				if i%256 == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
+				if isDead != nil {
+					var dead bool
+					if err := isDead.QueryRowContext(rowCtx, it.EventID).Scan(&dead); err != nil {
+						return fmt.Errorf("check %s: %w", it.EventID, err)
+					}
+					if dead {
+						continue
+					}
+				}
+				at := it.QueuedAt
+				if at.IsZero() {
+					at = now
+				}
+				res, err := insert.ExecContext(rowCtx, it.EventID, it.EventType, string(it.Data), at.Unix(), nullString(it.CoalesceKey))
+				if err != nil {
+					return fmt.Errorf("insert %s: %w", it.EventID, err)
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				added += int(n)
+			}
+			if added > 0 && depth+added > q.maxSize {
+				n := added
+				added = 0
+				return fmt.Errorf("%w: %d events queued, %d more would pass max_queue_size %d; run `spec-kitty sync run` to upload them",
+					ErrQueueFull, depth, n, q.maxSize)
+			}
+		}
+		if c != nil {
+			return setCursor(ctx, tx, *c, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
+}
+
+// Leased is an event handed to one drainer until LeasedUntil.
+type Leased struct {
+	ID          int64 // row id: the queue order
+	EventID     string
+	EventType   string
+	Data        []byte
+	QueuedAt    time.Time
+	RetryCount  int
+	CoalesceKey string
+	LeasedUntil time.Time
+}
+
+// Lease hands out up to max due events (next_attempt_at unset or <= now) that
+// no one else holds, oldest first, and holds them until now+leaseFor; a
+// drainer that dies without settling loses them when the lease runs out.
+// maxBytes (0: no limit) bounds the sum of their data, but the first event is
+// always returned so an oversized one can be dead-lettered rather than block
+// the queue. A row whose data is not JSON (written by another tool) would
+// spoil a whole batch upload: it is moved to the dead letters instead.
+func (q *Queue) Lease(ctx context.Context, now time.Time, max int, maxBytes int, leaseFor time.Duration) ([]Leased, error) {
+	if max <= 0 {
+		return nil, nil
+	}
+	if leaseFor <= 0 {
+		return nil, fmt.Errorf("lease: queue %s: lease duration %v is not positive", q.path, leaseFor)
+	}
+	nowMS := unixMS(now)
+	until := now.Add(leaseFor)
+	var out []Leased
+	err := q.write(ctx, "lease", func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT id, event_id, event_type, data, CAST(timestamp AS INTEGER),
+				COALESCE(retry_count, 0), COALESCE(coalesce_key, '')
+			FROM queue
+			WHERE (next_attempt_at IS NULL OR next_attempt_at <= ?1)
+			  AND (leased_until IS NULL OR leased_until <= ?1)
+			ORDER BY id LIMIT ?2`, nowMS, max)
+		if err != nil {
+			return err
+		}
+		var bad []Leased
+		size := 0
+		for rows.Next() {
+			var l Leased
+			var queuedAt int64
+			if err := rows.Scan(&l.ID, &l.EventID, &l.EventType, &l.Data, &queuedAt, &l.RetryCount, &l.CoalesceKey); err != nil {
+				rows.Close()
+				return err
+			}
+			if !json.Valid(l.Data) {
+				bad = append(bad, l)
+				continue
+			}
+			if maxBytes > 0 && len(out) > 0 && size+len(l.Data) > maxBytes {
+				break
+			}
+			size += len(l.Data)
+			l.QueuedAt = fromQueuedAt(queuedAt)
+			l.LeasedUntil = until.UTC()
+			out = append(out, l)
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return err
+		}
+		rows.Close()
+		for _, b := range bad {
+			if _, err := deadLetter(ctx, tx, b.EventID, "data is not valid JSON", unixMS(now)); err != nil {
+				return err
+			}
+		}
+		ids := make([]int64, len(out))
+		for i, l := range out {
+			ids[i] = l.ID
+		}
+		for chunk := range slices.Chunk(ids, 500) {
+			if _, err := tx.ExecContext(ctx, `UPDATE queue SET leased_until = ? WHERE id IN (`+intList(chunk)+`)`, unixMS(until)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Release gives leased events back without counting a retry (a drainer that
+// stops before sending them).
+func (q *Queue) Release(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return q.write(ctx, "release", func(tx *sql.Tx) error {
+		return eachID(ctx, tx, `UPDATE queue SET leased_until = NULL WHERE event_id = ?`, ids, nil)
+	})
+}
+
+// Ack removes delivered events (host answered success or duplicate). Ids no
+// longer queued are ignored.
+func (q *Queue) Ack(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return q.write(ctx, "ack", func(tx *sql.Tx) error {
+		_, err := deleteIDs(ctx, tx, ids)
+		return err
+	})
+}
+
+// Retry records a transient failure: retry_count+1, not due before
+// nextAttempt, errMsg kept as last_error, lease dropped. ErrNotQueued if the
+// event is gone.
+func (q *Queue) Retry(ctx context.Context, id string, nextAttempt time.Time, errMsg string) error {
+	return q.write(ctx, "retry", func(tx *sql.Tx) error {
+		n, err := retry(ctx, tx, RetryAt{EventID: id, NextAttempt: nextAttempt, Error: errMsg}, unixMS(q.now()))
+		if err == nil && n == 0 {
+			err = fmt.Errorf("retry %s: %w", id, ErrNotQueued)
+		}
+		return err
+	})
+}
+
+// DeadLetter moves an event to the dead letters with reason (a permanent
+// rejection). ErrNotQueued if the event is gone.
+func (q *Queue) DeadLetter(ctx context.Context, id, reason string) error {
+	return q.write(ctx, "dead-letter", func(tx *sql.Tx) error {
+		n, err := deadLetter(ctx, tx, id, reason, unixMS(q.now()))
+		if err == nil && n == 0 {
+			err = fmt.Errorf("dead-letter %s: %w", id, ErrNotQueued)
+		}
+		return err
+	})
+}
+
+// RetryAt is a transient failure of one event.
+type RetryAt struct {
+	EventID     string
+	NextAttempt time.Time
+	Error       string
+}
+
+// Reject is a permanent failure of one event.
+type Reject struct {
+	EventID string
+	Reason  string
+}
+
+// Results is the verdict on one uploaded batch.
+type Results struct {
+	Ack   []string // success or duplicate
+	Retry []RetryAt
+	Dead  []Reject
+}
+
+// Settled counts what Settle did. Missing counts events no longer queued
+// (settled by another drainer after a lease ran out): they are skipped.
+type Settled struct {
+	Acked, Retried, Dead, Missing int
+}
+
+// Settle applies a whole batch's verdicts in one transaction.
+func (q *Queue) Settle(ctx context.Context, r Results) (Settled, error) {
+	var s Settled
+	if len(r.Ack)+len(r.Retry)+len(r.Dead) == 0 {
+		return s, nil
+	}
+	nowMS := unixMS(q.now())
+	err := q.write(ctx, "settle", func(tx *sql.Tx) error {
+		s = Settled{}
+		acked, err := deleteIDs(ctx, tx, r.Ack)
+		if err != nil {
+			return err
+		}
+		s.Acked, s.Missing = acked, len(r.Ack)-acked
+		rowCtx := context.WithoutCancel(ctx) // see eachID
+		for _, ra := range r.Retry {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n, err := retry(rowCtx, tx, ra, nowMS)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				s.Retried++
+			} else {
+				s.Missing++
+			}
+		}
+		for _, d := range r.Dead {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n, err := deadLetter(rowCtx, tx, d.EventID, d.Reason, nowMS)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				s.Dead++
+			} else {
+				s.Missing++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Settled{}, err
+	}
+	return s, nil
+}
+
+func retry(ctx context.Context, tx *sql.Tx, r RetryAt, nowMS int64) (int64, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE queue SET retry_count = COALESCE(retry_count, 0) + 1,
+			next_attempt_at = ?, last_error = ?, last_attempt_at = ?, leased_until = NULL
+		WHERE event_id = ?`, unixMS(r.NextAttempt), r.Error, nowMS, r.EventID)
+	if err != nil {
+		return 0, fmt.Errorf("retry %s: %w", r.EventID, err)
+	}
+	return res.RowsAffected()
+}
+
+func deadLetter(ctx context.Context, tx *sql.Tx, id, reason string, nowMS int64) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO dead_letter (event_id, event_type, data, reason, failed_at, retry_count)
+		SELECT event_id, event_type, data, ?, ?, COALESCE(retry_count, 0) FROM queue WHERE event_id = ?`, reason, nowMS, id)
+	if err != nil {
+		return 0, fmt.Errorf("dead-letter %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return n, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM queue WHERE event_id = ?`, id); err != nil {
+		return 0, fmt.Errorf("dead-letter %s: %w", id, err)
+	}
+	return n, nil
+}
+
+// eachID runs the one-parameter statement for every id, reporting rows
+// affected to counted (may be nil). Like enqueue, the per-row calls run
+// without a cancellation watcher; ctx is checked between them.
+func eachID(ctx context.Context, tx *sql.Tx, query string, ids []string, counted func(int64)) error {
+	stmt, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	rowCtx := context.WithoutCancel(ctx)
+	for i, id := range ids {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		res, err := stmt.ExecContext(rowCtx, id)
+		if err != nil {
+			return fmt.Errorf("%s: %w", id, err)
+		}
+		if counted != nil {
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			counted(n)
+		}
+	}
+	return nil
+}
+
+// deleteIDs deletes the queued events among ids, a chunk per statement, and
+// returns how many there were.
+func deleteIDs(ctx context.Context, tx *sql.Tx, ids []string) (int, error) {
+	deleted := 0
+	for chunk := range slices.Chunk(ids, 500) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM queue WHERE event_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return deleted, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return deleted, err
+		}
+		deleted += int(n)
+	}
+	return deleted, nil
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func intList(ids []int64) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
+}

@@ -1,0 +1,210 @@
+// Package queue owns the offline event queue `<home>/queue.db` (CONTRACTS §9):
+// a SQLite database shared by every spec-kitty process on the machine — and
+// by the Python CLI, whose `queue` table layout it keeps — holding the events
+// waiting for upload, the dead letters, the per-file import cursors, the
+// registered repos and the lamport clock.
+//
+// It stores and hands out opaque envelope JSON; it never builds envelopes,
+// reads repos, talks to the network or decides what a host answer means
+// (the uploader passes Settle its verdicts). It never creates directories
+// unless asked (Options.CreateDir): the caller runs paths.Home.EnsureHome.
+//
+// Every write runs in a BEGIN IMMEDIATE transaction (`_txlock=immediate`):
+// with deferred transactions two processes get SQLITE_BUSY at once instead of
+// waiting out busy_timeout.
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxSize     = 100000
+	DefaultBusyTimeout = 10 * time.Second
+	MinBusyTimeout     = 5 * time.Second
+)
+
+// Errors callers test with errors.Is.
+var (
+	// ErrQueueFull: enqueueing would pass max_queue_size. Nothing was added.
+	ErrQueueFull = errors.New("queue full")
+	// ErrNotQueued: the event is not (or no longer) in the queue.
+	ErrNotQueued = errors.New("event not queued")
+)
+
+// Options tune Open. The zero value is usable.
+type Options struct {
+	// MaxSize is max_queue_size: Enqueue refuses to grow the queue past it.
+	// 0 means DefaultMaxSize.
+	MaxSize int
+	// BusyTimeout is how long a statement waits for another process's lock.
+	// 0 means DefaultBusyTimeout; values below MinBusyTimeout are raised to it.
+	BusyTimeout time.Duration
+	// Now is the clock for queued-at times, dead-letter and cursor stamps and
+	// Stats; nil means time.Now.
+	Now func() time.Time
+	// CreateDir makes Open create the database's directory (0700) if missing.
+	CreateDir bool
+	// MustExist makes Open fail (wrapping fs.ErrNotExist) instead of creating
+	// a missing database, for read-mostly callers like `sync status`.
+	MustExist bool
+}
+
+// Queue is an open queue database. It is safe for concurrent use.
+type Queue struct {
+	db      *sql.DB
+	path    string
+	maxSize int
+	now     func() time.Time
+	// wsem admits one writer of this process at a time. SQLite allows one
+	// anyway; queueing here is fairer and quicker than its busy-sleep loop,
+	// which remains for writers in other processes.
+	wsem chan struct{}
+}
+
+// Open opens the queue at path, creating the file 0600 if it does not exist,
+// and brings its schema up to date. A database created by the Python CLI
+// (only its `queue` table) is migrated in place, additively.
+func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
+	if path == "" {
+		return nil, errors.New("open queue: empty path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open queue %s: %w", path, err)
+	}
+	if opts.CreateDir {
+		if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+			return nil, fmt.Errorf("open queue %s: %w", path, err)
+		}
+	}
+	if opts.MustExist {
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("open queue %s: %w", path, err)
+		}
+	} else {
+		// SQLite would create the file 0644; create it first so it is 0600
+		// (SQLite gives the -wal and -shm files the database's mode).
+		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open queue %s: %w", path, err)
+		}
+		f.Close()
+	}
+	busy := opts.BusyTimeout
+	if busy == 0 {
+		busy = DefaultBusyTimeout
+	}
+	busy = max(busy, MinBusyTimeout)
+	db, err := sql.Open("sqlite", dsn(abs, busy))
+	if err != nil {
+		return nil, fmt.Errorf("open queue %s: %w", path, err)
+	}
+	// SQLite has one writer at a time anyway; a few connections let reads
+	// (Stats) run beside a write.
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	q := &Queue{db: db, path: abs, maxSize: opts.MaxSize, now: opts.Now, wsem: make(chan struct{}, 1)}
+	if q.maxSize <= 0 {
+		q.maxSize = DefaultMaxSize
+	}
+	if q.now == nil {
+		q.now = time.Now
+	}
+	if err := q.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open queue %s: %w", path, err)
+	}
+	return q, nil
+}
+
+// dsn builds a file: URI (so any byte of the path survives) with the
+// connection settings every connection of the pool gets.
+func dsn(abs string, busy time.Duration) string {
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // Windows: /C:/...
+	}
+	u := url.URL{Scheme: "file", Path: p}
+	q := "_txlock=immediate" +
+		"&_pragma=" + url.QueryEscape("busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")") +
+		"&_pragma=" + url.QueryEscape("journal_mode(WAL)") +
+		"&_pragma=" + url.QueryEscape("synchronous(NORMAL)")
+	return u.String() + "?" + q
+}
+
+// Path is the database file.
+func (q *Queue) Path() string { return q.path }
+
+// MaxSize is the max_queue_size in force.
+func (q *Queue) MaxSize() int { return q.maxSize }
+
+// Close closes the database.
+func (q *Queue) Close() error {
+	if err := q.db.Close(); err != nil {
+		return fmt.Errorf("close queue %s: %w", q.path, err)
+	}
+	return nil
+}
+
+// write runs fn in one IMMEDIATE transaction; what names the operation in
+// errors.
+func (q *Queue) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	select {
+	case q.wsem <- struct{}{}:
+		defer func() { <-q.wsem }()
+	case <-ctx.Done():
+		return fmt.Errorf("%s: queue %s: %w", what, q.path, ctx.Err())
+	}
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: queue %s: %w", what, q.path, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		if errors.Is(err, ErrQueueFull) || errors.Is(err, ErrNotQueued) {
+			return err
+		}
+		return fmt.Errorf("%s: queue %s: %w", what, q.path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: queue %s: commit: %w", what, q.path, err)
+	}
+	return nil
+}
+
+// Time columns: queue.timestamp is Unix seconds, as the Python CLI writes it
+// (its readers call datetime.fromtimestamp on it); every column this package
+// added holds Unix milliseconds.
+
+func unixMS(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// fromQueuedAt reads queue.timestamp: seconds, or milliseconds when a writer
+// used them (values past year 5138 as seconds).
+func fromQueuedAt(v int64) time.Time {
+	if v >= msThreshold {
+		return time.UnixMilli(v).UTC()
+	}
+	return time.Unix(v, 0).UTC()
+}
+
+const msThreshold = 100_000_000_000

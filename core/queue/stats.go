@@ -1,0 +1,89 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Stats describes the queue for `sync status`, doctor and the tray.
+type Stats struct {
+	Depth         int           // events queued
+	Leased        int           // of those, held by a drainer right now
+	Retried       int           // of those, failed at least once
+	DeadLetters   int           // events given up on
+	OldestAge     time.Duration // age of the oldest queued event; 0 when empty
+	NextAttemptAt time.Time     // earliest future retry; zero when none waits
+	LastError     string        // error of the most recent retry still queued
+	MaxSize       int           // max_queue_size in force
+}
+
+// Stats reads the figures in one statement (one consistent snapshot).
+func (q *Queue) Stats(ctx context.Context) (Stats, error) {
+	now := q.now()
+	nowMS := unixMS(now)
+	var (
+		s       = Stats{MaxSize: q.maxSize}
+		oldest  sql.NullInt64
+		next    sql.NullInt64
+		lastErr sql.NullString
+	)
+	err := q.db.QueryRowContext(ctx, `SELECT
+			(SELECT COUNT(*) FROM queue),
+			(SELECT COUNT(*) FROM queue WHERE leased_until > ?1),
+			(SELECT COUNT(*) FROM queue WHERE retry_count > 0),
+			(SELECT COUNT(*) FROM dead_letter),
+			(SELECT MIN(CASE WHEN timestamp >= ?2 THEN CAST(timestamp AS INTEGER) ELSE CAST(timestamp AS INTEGER) * 1000 END) FROM queue),
+			(SELECT MIN(next_attempt_at) FROM queue WHERE next_attempt_at > ?1),
+			(SELECT last_error FROM queue WHERE last_error IS NOT NULL ORDER BY last_attempt_at DESC, id DESC LIMIT 1)`,
+		nowMS, msThreshold).Scan(&s.Depth, &s.Leased, &s.Retried, &s.DeadLetters, &oldest, &next, &lastErr)
+	if err != nil {
+		return Stats{}, fmt.Errorf("stats: queue %s: %w", q.path, err)
+	}
+	if oldest.Valid {
+		s.OldestAge = max(0, now.Sub(time.UnixMilli(oldest.Int64)))
+	}
+	if next.Valid {
+		s.NextAttemptAt = fromMS(next.Int64)
+	}
+	s.LastError = lastErr.String
+	return s, nil
+}
+
+// Dead is one dead letter.
+type Dead struct {
+	EventID    string
+	EventType  string
+	Data       []byte
+	Reason     string
+	FailedAt   time.Time
+	RetryCount int
+}
+
+// DeadLetters lists up to limit dead letters, newest first (limit <= 0: all).
+func (q *Queue) DeadLetters(ctx context.Context, limit int) ([]Dead, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := q.db.QueryContext(ctx, `SELECT event_id, event_type, data, reason, failed_at, retry_count
+		FROM dead_letter ORDER BY failed_at DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("dead letters: queue %s: %w", q.path, err)
+	}
+	defer rows.Close()
+	var out []Dead
+	for rows.Next() {
+		var d Dead
+		var failed int64
+		if err := rows.Scan(&d.EventID, &d.EventType, &d.Data, &d.Reason, &failed, &d.RetryCount); err != nil {
+			return nil, fmt.Errorf("dead letters: queue %s: %w", q.path, err)
+		}
+		d.FailedAt = fromMS(failed)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dead letters: queue %s: %w", q.path, err)
+	}
+	return out, nil
+}

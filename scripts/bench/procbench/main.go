@@ -1,0 +1,123 @@
+// Command procbench measures whole-process times of the spec-kitty binary,
+// where process start-up matters and a Go benchmark cannot see it:
+// `spec-kitty --help` and `spec-kitty status` over the 412 fixture missions.
+// It builds the binary (or takes -bin), runs each command -n times after a
+// warm-up, and prints the median wall time against its target. It exits 1
+// when a median misses its target.
+//
+//	go run ./scripts/bench/procbench [-n 41] [-bin path/to/spec-kitty]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
+)
+
+type target struct {
+	name  string
+	args  []string
+	limit time.Duration
+}
+
+func main() {
+	n := flag.Int("n", 41, "runs per command (after 3 warm-up runs)")
+	bin := flag.String("bin", "", "spec-kitty binary to measure (default: build one)")
+	flag.Parse()
+	if err := run(*n, *bin); err != nil {
+		fmt.Fprintln(os.Stderr, "procbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int, bin string) error {
+	tmp, err := os.MkdirTemp("", "procbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if bin == "" {
+		bin = filepath.Join(tmp, "spec-kitty")
+		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cli/cmd/spec-kitty")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build spec-kitty (run from the module root): %w", err)
+		}
+	}
+	repo, err := fixture.Missions()
+	if err != nil {
+		return err
+	}
+	home := filepath.Join(tmp, "home")
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + filepath.Join(tmp, "userhome"),
+		"SPEC_KITTY_HOME=" + home,
+		"USER=bench",
+	}
+	targets := []target{
+		{"spec-kitty --help", []string{"--help"}, 5 * time.Millisecond},
+		{"spec-kitty status (412 missions)", []string{"status"}, 150 * time.Millisecond},
+	}
+	fmt.Printf("procbench: %s, %d CPUs, %d runs each, median wall time\n", runtime.Version(), runtime.NumCPU(), n)
+	missed := false
+	for _, tg := range targets {
+		walls, cpus, err := measure(bin, tg.args, repo, env, n)
+		if err != nil {
+			return fmt.Errorf("%s: %w", tg.name, err)
+		}
+		med := median(walls)
+		verdict := "ok"
+		if med > tg.limit {
+			verdict, missed = "MISSED", true
+		}
+		fmt.Printf("%-34s median %8s  (min %s, p90 %s, cpu %s)  target <= %s  %s\n",
+			tg.name, ms(med), ms(slices.Min(walls)), ms(percentile(walls, 0.9)), ms(median(cpus)), ms(tg.limit), verdict)
+	}
+	if _, err := os.Stat(home); err == nil {
+		return fmt.Errorf("a local command created the state home %s", home)
+	}
+	if missed {
+		return fmt.Errorf("a target was missed (is the machine busy? `uptime`)")
+	}
+	return nil
+}
+
+// measure runs bin n times (after a warm-up) in dir and returns the wall
+// and CPU (user+system) times.
+func measure(bin string, args []string, dir string, env []string, n int) (walls, cpus []time.Duration, err error) {
+	for i := range n + 3 {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir, cmd.Env = dir, env
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		wall := time.Since(start)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%v: %s", err, out)
+		}
+		if i < 3 {
+			continue // warm-up: page cache, binary
+		}
+		walls = append(walls, wall)
+		cpus = append(cpus, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
+	}
+	return walls, cpus, nil
+}
+
+func median(d []time.Duration) time.Duration { return percentile(d, 0.5) }
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[int(float64(len(s)-1)*p+0.5)]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }

@@ -1,0 +1,453 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/binding"
+	"github.com/spec-kitty/spec-kitty-sync/core/event"
+	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+	"github.com/spec-kitty/spec-kitty-sync/core/queue"
+)
+
+// Upload limits (CONTRACTS.md §8.3: ≤ 1000 events and ≤ 4 MiB per batch).
+// Leasing by uncompressed size keeps the gzip body under the limit.
+const (
+	BatchEvents = hosted.MaxBatchEvents
+	BatchBytes  = hosted.MaxBatchBytes
+	LeaseFor    = 2 * time.Minute
+	importChunk = 1000 // lines per import transaction
+)
+
+// ErrNotSignedIn ends the upload half of a cycle when there is no usable
+// session or host; importing still happens.
+var ErrNotSignedIn = errors.New("not signed in")
+
+// Conn is what an upload needs from the hosted side, resolved per cycle so a
+// session written by another process is picked up without a restart.
+type Conn struct {
+	Client *hosted.Client
+	Team   string
+}
+
+// Engine imports event lines into the queue and uploads the queue. The
+// daemon runs it on every cycle; `spec-kitty sync run` runs it once in the
+// foreground.
+type Engine struct {
+	Queue *queue.Queue
+	// Connect returns the hosted connection, or an error wrapping
+	// ErrNotSignedIn when there is no usable session or host.
+	Connect func(ctx context.Context) (Conn, error)
+	Now     func() time.Time
+	Log     *slog.Logger
+	// Rand drives backoff jitter.
+	Rand *mrand.Rand
+	// Progress, when set, is told after every uploaded batch.
+	Progress func(Report)
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Cycle uploads what is queued, imports new lines, then uploads again until
+// nothing is due or a batch fails.
+func (e *Engine) Cycle(ctx context.Context) (Report, error) {
+	var rep Report
+	// What is queued already (e.g. the event `status emit` just queued)
+	// goes first, so a large import cannot delay it.
+	if err := e.Upload(ctx, &rep); err != nil {
+		if st, serr := e.Queue.Stats(ctx); serr == nil {
+			rep.QueueDepth, rep.DeadLetters = st.Depth, st.DeadLetters
+		}
+		// Still import: lines must reach the queue even while offline.
+		n, _ := e.ImportAll(ctx, "")
+		rep.Imported = n
+		return rep, err
+	}
+	n, ierr := e.ImportAll(ctx, "")
+	rep.Imported = n
+	if ierr != nil && ctx.Err() == nil {
+		e.log().Warn("import", "error", ierr.Error())
+	}
+	uerr := e.Upload(ctx, &rep)
+	if st, err := e.Queue.Stats(ctx); err == nil {
+		rep.QueueDepth, rep.DeadLetters = st.Depth, st.DeadLetters
+	}
+	if uerr != nil {
+		return rep, uerr
+	}
+	return rep, ierr
+}
+
+// ImportAll imports new lines of every registered repo (only `only` when
+// non-empty) and returns how many events were newly queued.
+func (e *Engine) ImportAll(ctx context.Context, only string) (int, error) {
+	repos, err := e.Queue.Repos(ctx)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	var errs []error
+	for _, r := range repos {
+		if only != "" && r.Path != only {
+			continue
+		}
+		n, err := e.ImportRepo(ctx, r.Path)
+		total += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return total, errors.Join(errs...)
+}
+
+// ImportRepo queues the new lines of every mission's events file in repo,
+// resuming each file at its cursor. Malformed lines are counted in the
+// cursor and skipped.
+func (e *Engine) ImportRepo(ctx context.Context, repo string) (int, error) {
+	files, err := filepath.Glob(filepath.Join(repo, paths.SpecsDir, "*", paths.EventsFileName))
+	if err != nil {
+		return 0, err
+	}
+	if len(files) == 0 {
+		return 0, nil
+	}
+	sort.Strings(files)
+	proj, err := e.project(repo)
+	if err != nil {
+		return 0, err
+	}
+	team := ""
+	if e.Connect != nil {
+		if c, err := e.Connect(ctx); err == nil {
+			team = c.Team
+		}
+	}
+	total := 0
+	var errs []error
+	for _, f := range files {
+		n, err := e.importFile(ctx, repo, f, proj, team)
+		total += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+	}
+	return total, errors.Join(errs...)
+}
+
+// project reads (creating when missing: importing is a hosted action) the
+// repo's project identity.
+func (e *Engine) project(repo string) (event.Project, error) {
+	p, _, err := binding.EnsureProject(repo, e.now, rand.Reader)
+	if err != nil {
+		return event.Project{}, fmt.Errorf("project identity of %s: %w", repo, err)
+	}
+	return event.Project{UUID: p.UUID, Slug: p.Slug, NodeID: p.NodeID}, nil
+}
+
+func (e *Engine) importFile(ctx context.Context, repo, path string, proj event.Project, team string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	cur, _, err := e.Queue.Cursor(ctx, repo, path)
+	if err != nil {
+		return 0, err
+	}
+	offset, line, err := cur.Resume(f, fi.Size())
+	if err != nil {
+		return 0, err
+	}
+	if offset == 0 {
+		// Fresh start or a rewritten file: restart the tallies too.
+		cur.Malformed, cur.NoEventID, cur.LastError = 0, 0, ""
+	}
+	if offset == fi.Size() && offset == cur.Offset {
+		return 0, nil
+	}
+	if _, err := f.Seek(offset, 0); err != nil {
+		return 0, err
+	}
+	sc := event.NewScanner(f, path, offset, line)
+	fallback := fi.ModTime()
+	added := 0
+	var items []queue.Item
+	var lines []event.Line
+	flush := func() error {
+		if len(lines) > 0 {
+			first, err := e.Queue.ReserveLamport(ctx, len(lines))
+			if err != nil {
+				return err
+			}
+			for i, l := range lines {
+				it, err := item(l, event.Origin{Project: proj, TeamSlug: team, Lamport: first + int64(i), Fallback: fallback})
+				if err != nil {
+					cur.Malformed++
+					cur.LastError = err.Error()
+					continue
+				}
+				items = append(items, it)
+			}
+		}
+		cur.Repo, cur.Path = repo, path
+		cur.Offset, cur.Line = sc.Offset(), sc.Number()
+		cur.Size, cur.ModTime = fi.Size(), fi.ModTime()
+		fp, err := queue.Fingerprint(f, cur.Offset)
+		if err != nil {
+			return err
+		}
+		cur.Fingerprint = fp
+		n, err := e.Queue.Import(ctx, cur, items...)
+		added += n
+		items, lines = items[:0], lines[:0]
+		return err
+	}
+	for sc.Scan() {
+		l, err := sc.Line()
+		switch {
+		case err != nil:
+			cur.Malformed++
+			cur.LastError = err.Error()
+		case !l.Synced():
+			cur.NoEventID++
+		default:
+			lines = append(lines, l)
+		}
+		if len(lines) >= importChunk {
+			if err := flush(); err != nil {
+				return added, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return added, err
+	}
+	return added, flush()
+}
+
+// item builds the queue item (the envelope) of one synced line.
+func item(l event.Line, o event.Origin) (queue.Item, error) {
+	env, err := event.Build(l, o)
+	if err != nil {
+		return queue.Item{}, err
+	}
+	data, err := env.MarshalJSON()
+	if err != nil {
+		return queue.Item{}, err
+	}
+	return queue.Item{EventID: env.EventID, EventType: env.EventType, Data: data}, nil
+}
+
+// EnqueueLine queues one line that was just appended to path in repo (the
+// `status emit` upload path), without waiting for the importer. The
+// importer later reaches the same line and skips it by its event_id.
+func (e *Engine) EnqueueLine(ctx context.Context, repo, path string, number int, raw []byte, fallback time.Time) (bool, error) {
+	l, err := event.ParseLine(path, number, raw)
+	if err != nil {
+		return false, err
+	}
+	if !l.Synced() {
+		return false, nil
+	}
+	proj, err := e.project(repo)
+	if err != nil {
+		return false, err
+	}
+	team := ""
+	if e.Connect != nil {
+		if c, err := e.Connect(ctx); err == nil {
+			team = c.Team
+		}
+	}
+	lam, err := e.Queue.NextLamport(ctx)
+	if err != nil {
+		return false, err
+	}
+	it, err := item(l, event.Origin{Project: proj, TeamSlug: team, Lamport: lam, Fallback: fallback})
+	if err != nil {
+		return false, err
+	}
+	n, err := e.Queue.Enqueue(ctx, it)
+	return n == 1, err
+}
+
+// Upload drains due events in batches until none is due, the context ends,
+// or a batch fails as a whole (then the error is returned after the batch's
+// events were rescheduled).
+func (e *Engine) Upload(ctx context.Context, rep *Report) error {
+	if e.Connect == nil {
+		return ErrNotSignedIn
+	}
+	conn, err := e.Connect(ctx)
+	if err != nil {
+		if errors.Is(err, ErrNotSignedIn) {
+			rep.AuthMissing = true
+		}
+		return err
+	}
+	if conn.Client == nil {
+		return fmt.Errorf("%w: no hosted client", ErrNotSignedIn)
+	}
+	for ctx.Err() == nil {
+		batch, err := e.Queue.Lease(ctx, e.now(), BatchEvents, BatchBytes, LeaseFor)
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := e.uploadBatch(ctx, conn, batch, rep); err != nil {
+			return err
+		}
+		if e.Progress != nil {
+			e.Progress(*rep)
+		}
+	}
+	return ctx.Err()
+}
+
+func (e *Engine) uploadBatch(ctx context.Context, conn Conn, batch []queue.Leased, rep *Report) error {
+	payload := make([]json.RawMessage, len(batch))
+	ids := make([]string, len(batch))
+	for i, l := range batch {
+		payload[i] = l.Data
+		ids[i] = l.EventID
+	}
+	results, err := conn.Client.PostEvents(ctx, payload)
+	if err != nil {
+		return e.batchFailed(ctx, conn, batch, ids, err, rep)
+	}
+	var res queue.Results
+	byID := make(map[string]hosted.EventResult, len(results))
+	for _, r := range results {
+		byID[r.EventID] = r
+	}
+	now := e.now()
+	for _, l := range batch {
+		r, ok := byID[l.EventID]
+		switch {
+		case !ok:
+			res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: queue.NextAttempt(l.RetryCount, 0, now, e.Rand), Error: "host returned no result for this event"})
+		case r.Status == hosted.EventSuccess:
+			res.Ack = append(res.Ack, l.EventID)
+			rep.Delivered++
+		case r.Status == hosted.EventDuplicate:
+			res.Ack = append(res.Ack, l.EventID)
+			rep.Duplicates++
+		case r.Status == hosted.EventRejected:
+			reason := r.Error
+			if reason == "" {
+				reason = "rejected by the host"
+			}
+			res.Dead = append(res.Dead, queue.Reject{EventID: l.EventID, Reason: reason})
+			rep.DeadLettered++
+		default:
+			res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: queue.NextAttempt(l.RetryCount, 0, now, e.Rand), Error: fmt.Sprintf("unknown result status %q", r.Status)})
+		}
+	}
+	rep.Retried += len(res.Retry)
+	// Settle even when ctx is ending: the host has answered, so the outcome
+	// must be recorded or the events would be sent again.
+	_, err = e.Queue.Settle(context.WithoutCancel(ctx), res)
+	return err
+}
+
+// batchFailed reschedules a batch the host did not answer per event.
+func (e *Engine) batchFailed(ctx context.Context, conn Conn, batch []queue.Leased, ids []string, cause error, rep *Report) error {
+	bg := context.WithoutCancel(ctx)
+	if ctx.Err() != nil {
+		// Abandoned by a stop: hand the events back untouched.
+		e.Queue.Release(bg, ids...)
+		return ctx.Err()
+	}
+	kind := hosted.KindOf(cause)
+	refused := refusedBatch(cause)
+	if kind == hosted.KindAuthExpired {
+		rep.AuthMissing = true
+		e.Queue.Release(bg, ids...)
+		return fmt.Errorf("%w: %v", ErrNotSignedIn, cause)
+	}
+	if refused && len(batch) > 1 {
+		// The host refused the batch as a whole: send the events one by one
+		// so a single bad event is dead-lettered alone and cannot hold the
+		// others back.
+		var errs []error
+		for _, l := range batch {
+			if err := e.uploadBatch(ctx, conn, []queue.Leased{l}, rep); err != nil && !refusedBatch(err) {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
+	var after time.Duration
+	var he *hosted.Error
+	if errors.As(cause, &he) {
+		after = he.RetryAfter
+	}
+	now := e.now()
+	var res queue.Results
+	for _, l := range batch {
+		if refused && len(batch) == 1 {
+			res.Dead = append(res.Dead, queue.Reject{EventID: l.EventID, Reason: cause.Error()})
+			rep.DeadLettered++
+			continue
+		}
+		res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: queue.NextAttempt(l.RetryCount, after, now, e.Rand), Error: cause.Error()})
+	}
+	rep.Retried += len(res.Retry)
+	if _, err := e.Queue.Settle(bg, res); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
+// refusedBatch reports a batch the host understood and refused as a whole
+// (400, 413, 422), or one the client cannot send at all (too large): the content is at fault, so retrying it unchanged cannot
+// help. Anything else — no answer, 5xx, a garbage or redirected answer — is
+// the transport's or the host's problem and is retried.
+func refusedBatch(err error) bool {
+	if errors.Is(err, hosted.ErrBatchTooLarge) {
+		return true
+	}
+	var he *hosted.Error
+	if !errors.As(err, &he) || he.Kind != hosted.KindPermanent {
+		return false
+	}
+	switch he.Status {
+	case 400, 413, 422:
+		return true
+	}
+	return false
+}
