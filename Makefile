@@ -7,7 +7,7 @@ BIN := bin
 PREFIX ?= $(HOME)/.local
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test check bench install demo package tools clean
+.PHONY: help build test check bench install demo tools clean
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -20,7 +20,7 @@ tools: ## install what the tests need (when root), or say what is missing
 	bash scripts/test-tools.sh
 
 test: tools ## run every test (installs missing test tools when root)
-	$(GO) test -count=1 -timeout 45m ./...
+	SPEC_KITTY_PACKAGE_TEST=1 $(GO) test -count=1 -timeout 45m ./...
 	bash scripts/acceptance.sh
 
 check: ## gofmt, go vet, staticcheck, CGO_ENABLED=0 cross-builds
@@ -45,6 +45,8 @@ install: build ## install both binaries into $(PREFIX)/bin
 
 demo: build ## the end-to-end demo against the embedded dev host
 	bash scripts/demo.sh
+
+include installer/Makefile.inc
 
 clean: ## remove build outputs
 	rm -rf $(BIN) dist

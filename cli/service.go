@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/probe"
@@ -13,6 +14,8 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 	"github.com/spec-kitty/spec-kitty-sync/core/version"
 	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
+	"github.com/spec-kitty/spec-kitty-sync/service/launch"
+	"github.com/spec-kitty/spec-kitty-sync/service/svcmgr"
 )
 
 // Log rotation of <home>/logs/sync-daemon.log.
@@ -28,7 +31,10 @@ func newServiceCmd(env *Env) *Command {
 		Long: `Service manages the spec-kitty-sync OS service: a per-user systemd unit,
 launchd agent or Windows logon task that runs 'spec-kitty service run'.
 The service starts only under the "auto" background-daemon policy.`,
-		Commands: []*Command{newServiceRunCmd(env)},
+		Commands: []*Command{
+			newServiceInstallCmd(env), newServiceUninstallCmd(env), newServiceStartCmd(env),
+			newServiceStopCmd(env), newServiceRestartCmd(env), newServiceStatusCmd(env), newServiceRunCmd(env),
+		},
 	}
 }
 
@@ -45,11 +51,30 @@ SIGTERM or Ctrl-C. It logs to <home>/logs/sync-daemon.log.`,
 	}
 	background := c.Flags().Bool("background", false, "log only to the log file (set when spawned detached)")
 	once := c.Flags().Bool("once", false, "run one import/upload cycle and exit, under either policy")
+	envFile := c.Flags().String("env-file", "", "read SPEC_KITTY_* variables from this file first (the Windows logon task uses it)")
 	c.Run = func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usagef("service run takes no arguments")
 		}
-		return runDaemon(ctx, env, *background, *once)
+		denv := env
+		if *envFile != "" {
+			vars, err := svcmgr.LoadEnvFile(*envFile)
+			if err != nil {
+				return failf("%s", err)
+			}
+			e := *env
+			base := env.Getenv
+			e.Getenv = func(k string) string {
+				if v, ok := vars[k]; ok {
+					return v
+				}
+				return base(k)
+			}
+			denv = &e
+		}
+		return svcmgr.RunService(ctx, func(ctx context.Context) error {
+			return runDaemon(ctx, denv, *background, *once)
+		})
 	}
 	return c
 }
@@ -126,11 +151,276 @@ func runDaemon(ctx context.Context, env *Env, background, once bool) error {
 	return nil
 }
 
-// installedService is the OS service when it is installed, for
-// EnsureRunning to start through the service manager.
-func installedService(env *Env) serviceStarter { return nil }
+// serviceConfig is the service definition for this user (or the machine).
+func serviceConfig(env *Env, system bool) (svcmgr.Config, error) {
+	exe, err := env.Executable()
+	if err != nil {
+		return svcmgr.Config{}, failf("find the spec-kitty executable: %s", err)
+	}
+	vars, err := svcmgr.EnvFromGetenv(env.Getenv)
+	if err != nil {
+		return svcmgr.Config{}, failf("%s", err)
+	}
+	home := ""
+	if env.UserHome != nil {
+		home, _ = env.UserHome()
+	}
+	return svcmgr.Config{System: system, Executable: exe, Env: vars, HomeDir: home}, nil
+}
 
-type serviceStarter = interface {
-	Installed(ctx context.Context) bool
-	Start(ctx context.Context) error
+func serviceManager(env *Env, system bool) (svcmgr.Manager, error) {
+	cfg, err := serviceConfig(env, system)
+	if err != nil {
+		return nil, err
+	}
+	m, err := svcmgr.New(cfg)
+	if err != nil {
+		return nil, failf("service manager: %s", err)
+	}
+	return m, nil
+}
+
+// installedService is the per-user OS service when it is installed, for
+// EnsureRunning to start through the service manager; nil otherwise (e.g.
+// no service manager on this machine), and then the daemon is spawned.
+func installedService(env *Env) launch.Service {
+	m, err := serviceManager(env, false)
+	if err != nil {
+		return nil
+	}
+	return managedService{m}
+}
+
+type managedService struct{ m svcmgr.Manager }
+
+func (s managedService) Installed(ctx context.Context) bool {
+	st, err := s.m.Status(ctx)
+	return err == nil && st.Installed
+}
+
+func (s managedService) Start(ctx context.Context) error { return s.m.Start(ctx) }
+
+func newServiceInstallCmd(env *Env) *Command {
+	c := &Command{
+		UsageLine: "spec-kitty service install [--system] [--dry-run]",
+		Short:     "install the sync daemon as an OS service",
+		Long: `Service install writes the service definition and registers it with the
+service manager: a systemd --user unit with WantedBy=default.target on Linux,
+a LaunchAgent on macOS, a logon task on Windows. It records
+SPEC_KITTY_ENABLE_SAAS_SYNC, SPEC_KITTY_SAAS_URL and SPEC_KITTY_HOME from this
+shell. Installing again replaces the definition. Under the "auto" policy the
+service is started at once.
+
+--system installs a machine-wide service instead (root / administrator): it
+runs with a machine-wide state home and cannot use your keychain, so sign in
+with 'auth login --with-token' for that home.
+--dry-run prints the files it would write and the commands it would run, and
+changes nothing.`,
+	}
+	system := c.Flags().Bool("system", false, "install a machine-wide service instead of a per-user one")
+	dry := c.Flags().Bool("dry-run", false, "print what would be written and run; change nothing")
+	c.Run = func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("service install takes no arguments")
+		}
+		if err := hostedGate(env); err != nil {
+			return err
+		}
+		m, err := serviceManager(env, *system)
+		if err != nil {
+			return err
+		}
+		if *dry {
+			p, err := m.Plan(ctx)
+			if err != nil {
+				return serviceError(err)
+			}
+			printPlan(env, p)
+			return nil
+		}
+		warnings, err := m.Install(ctx)
+		for _, w := range warnings {
+			fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s\n", w)
+		}
+		if err != nil {
+			return serviceError(err)
+		}
+		st, _ := m.Status(ctx)
+		fmt.Fprintf(env.Stdout, "installed %s (%s) at %s\n", svcmgr.Name, st.Manager, st.UnitPath)
+		return startUnderPolicy(ctx, env, m)
+	}
+	return c
+}
+
+func printPlan(env *Env, p svcmgr.Plan) {
+	w := env.Stdout
+	fmt.Fprintf(w, "service manager: %s\n", p.Manager)
+	for _, r := range p.Remove {
+		fmt.Fprintf(w, "\nwould remove %s\n", r)
+	}
+	for _, f := range p.Files {
+		fmt.Fprintf(w, "\nwould write %s (mode %04o):\n%s", f.Path, f.Mode.Perm(), f.Content)
+		if !strings.HasSuffix(f.Content, "\n") {
+			fmt.Fprintln(w)
+		}
+	}
+	if len(p.Commands) > 0 {
+		fmt.Fprintf(w, "\nwould run:\n")
+		for _, c := range p.Commands {
+			fmt.Fprintf(w, "  %s\n", strings.Join(c, " "))
+		}
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "\nnote: %s\n", n)
+	}
+	for _, n := range p.Warnings {
+		fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s\n", n)
+	}
+}
+
+// startUnderPolicy starts the service only under the auto policy; under
+// manual it prints the manual-mode notice and starts nothing.
+func startUnderPolicy(ctx context.Context, env *Env, m svcmgr.Manager) error {
+	cfg, err := loadConfig(env)
+	if err != nil {
+		return err
+	}
+	if cfg.Policy() == policy.Manual {
+		fmt.Fprint(env.Stdout, policy.ManualNotice)
+		return nil
+	}
+	if err := m.Start(ctx); err != nil {
+		return serviceError(err)
+	}
+	fmt.Fprintf(env.Stdout, "started %s\n", svcmgr.Name)
+	return nil
+}
+
+func serviceError(err error) error {
+	switch {
+	case errors.Is(err, svcmgr.ErrRolloutDisabled):
+		return failf("%s", rollout.DisabledMessage)
+	case errors.Is(err, svcmgr.ErrNotInstalled):
+		return withHint(failf("the %s service is not installed", svcmgr.Name), "run `spec-kitty service install`")
+	}
+	return failf("%s", err)
+}
+
+// serviceVerb builds start/stop/restart/uninstall.
+func serviceVerb(env *Env, verb, short, long string, do func(ctx context.Context, m svcmgr.Manager) error) *Command {
+	c := &Command{UsageLine: "spec-kitty service " + verb + " [--system]", Short: short, Long: long}
+	system := c.Flags().Bool("system", false, "act on the machine-wide service")
+	c.Run = func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("service %s takes no arguments", verb)
+		}
+		if err := hostedGate(env); err != nil {
+			return err
+		}
+		m, err := serviceManager(env, *system)
+		if err != nil {
+			return err
+		}
+		return do(ctx, m)
+	}
+	return c
+}
+
+func newServiceUninstallCmd(env *Env) *Command {
+	return serviceVerb(env, "uninstall", "stop and remove the OS service",
+		"Service uninstall stops the service and removes its definition. Queued events stay queued.",
+		func(ctx context.Context, m svcmgr.Manager) error {
+			if err := m.Uninstall(ctx); err != nil {
+				if errors.Is(err, svcmgr.ErrNotInstalled) {
+					fmt.Fprintf(env.Stdout, "%s is not installed\n", svcmgr.Name)
+					return nil
+				}
+				return serviceError(err)
+			}
+			fmt.Fprintf(env.Stdout, "uninstalled %s\n", svcmgr.Name)
+			return nil
+		})
+}
+
+func newServiceStartCmd(env *Env) *Command {
+	return serviceVerb(env, "start", "start the OS service (policy auto only)",
+		`Service start starts the installed service through the service manager.
+Under the manual policy it prints the manual-mode notice and starts nothing.`,
+		func(ctx context.Context, m svcmgr.Manager) error { return startUnderPolicy(ctx, env, m) })
+}
+
+func newServiceStopCmd(env *Env) *Command {
+	return serviceVerb(env, "stop", "stop the OS service", "Service stop stops the service; it starts again at the next login unless uninstalled.",
+		func(ctx context.Context, m svcmgr.Manager) error {
+			if err := m.Stop(ctx); err != nil {
+				return serviceError(err)
+			}
+			fmt.Fprintf(env.Stdout, "stopped %s\n", svcmgr.Name)
+			return nil
+		})
+}
+
+func newServiceRestartCmd(env *Env) *Command {
+	return serviceVerb(env, "restart", "restart the OS service (policy auto only)", "Service restart stops and starts the service; under the manual policy it only stops it.",
+		func(ctx context.Context, m svcmgr.Manager) error {
+			cfg, err := loadConfig(env)
+			if err != nil {
+				return err
+			}
+			if cfg.Policy() == policy.Manual {
+				if err := m.Stop(ctx); err != nil {
+					return serviceError(err)
+				}
+				fmt.Fprint(env.Stdout, policy.ManualNotice)
+				return nil
+			}
+			if err := m.Restart(ctx); err != nil {
+				return serviceError(err)
+			}
+			fmt.Fprintf(env.Stdout, "restarted %s\n", svcmgr.Name)
+			return nil
+		})
+}
+
+// serviceStatus is `service status --json`; fields are only ever added.
+type serviceStatus struct {
+	svcmgr.Status
+	Policy string `json:"policy"`
+}
+
+func newServiceStatusCmd(env *Env) *Command {
+	c := &Command{
+		UsageLine: "spec-kitty service status [--system] [--json]",
+		Short:     "show whether the OS service is installed and running",
+	}
+	system := c.Flags().Bool("system", false, "show the machine-wide service")
+	asJSON := c.Flags().Bool("json", false, "print the status as JSON")
+	c.Run = func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("service status takes no arguments")
+		}
+		if err := hostedGate(env); err != nil {
+			return err
+		}
+		m, err := serviceManager(env, *system)
+		if err != nil {
+			return err
+		}
+		st, err := m.Status(ctx)
+		if err != nil {
+			return serviceError(err)
+		}
+		cfg, err := loadConfig(env)
+		if err != nil {
+			return err
+		}
+		out := serviceStatus{Status: st, Policy: string(cfg.Policy())}
+		if *asJSON {
+			return writeJSON(env.Stdout, out)
+		}
+		state := string(st.State)
+		fmt.Fprintf(env.Stdout, "service:  %s (%s)\nmanager:  %s\nunit:     %s\npolicy:   %s\n", svcmgr.Name, state, st.Manager, st.UnitPath, out.Policy)
+		return nil
+	}
+	return c
 }

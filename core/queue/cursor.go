@@ -11,7 +11,11 @@ import (
 	"time"
 )
 
-// Cursor is how far the importer has read one events file.
+// Cursor is how far the importer has read one events file. The intended
+// loop, per file: load the Cursor, ask Resume where to start, scan from there
+// with event.NewScanner, build envelopes (lamport values from
+// ReserveLamport), then Import the items together with the new Cursor
+// (Offset = scanner Offset, Fingerprint = Fingerprint(file, Offset)).
 type Cursor struct {
 	Repo string // repo root, as registered
 	Path string // the events file (the importer decides relative or absolute)

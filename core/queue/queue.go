@@ -19,6 +19,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -123,11 +124,41 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 	if q.now == nil {
 		q.now = time.Now
 	}
-	if err := q.migrate(ctx); err != nil {
+	if err := q.migrateRetrying(ctx, busy); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open queue %s: %w", path, err)
 	}
 	return q, nil
+}
+
+// migrateRetrying runs migrate until it stops meeting SQLITE_BUSY or busy
+// passes. Processes opening a brand-new database together race for the
+// switch to WAL, and SQLite answers that race with an immediate BUSY that
+// its busy handler does not cover.
+func (q *Queue) migrateRetrying(ctx context.Context, busy time.Duration) error {
+	deadline := time.Now().Add(busy)
+	delay := 5 * time.Millisecond
+	for {
+		err := q.migrate(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay + time.Duration(rand.Int64N(int64(delay)))):
+		}
+		delay = min(delay*2, 200*time.Millisecond)
+	}
+}
+
+// isBusy reports SQLITE_BUSY (and its extended codes).
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		return coded.Code()&0xff == 5
+	}
+	return strings.Contains(err.Error(), "SQLITE_BUSY")
 }
 
 // dsn builds a file: URI (so any byte of the path survives) with the

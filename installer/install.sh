@@ -1,0 +1,269 @@
+#!/bin/sh
+# install.sh - install spec-kitty and spec-kitty-tray for the current user
+# (Linux and macOS). POSIX sh. Run with --help for the options.
+#
+# Everything it creates is listed in PREFIX/share/spec-kitty/install-manifest;
+# PREFIX/share/spec-kitty/uninstall.sh removes exactly that.
+set -eu
+
+me=install.sh
+here=$(cd "$(dirname "$0")" && pwd)
+
+usage() {
+	cat <<'EOF'
+usage: install.sh [--prefix DIR] [--from DIR] [--service] [--tray-autostart] [--dry-run]
+
+Installs spec-kitty and spec-kitty-tray into PREFIX/bin for the current user.
+
+  --prefix DIR       install under DIR (default: ~/.local)
+  --from DIR         take the binaries from DIR (default: ./bin)
+  --service          also run `spec-kitty service install` (the per-user
+                     sync service; needs SPEC_KITTY_ENABLE_SAAS_SYNC=1)
+  --tray-autostart   start spec-kitty-tray at login (XDG autostart entry on
+                     Linux, a LaunchAgent on macOS)
+  --dry-run          print what would be done and change nothing
+  -h, --help         show this help
+
+Undo with: sh PREFIX/share/spec-kitty/uninstall.sh
+EOF
+}
+
+die() {
+	echo "$me: error: $*" >&2
+	exit 1
+}
+
+usage_error() {
+	echo "$me: error: $*" >&2
+	echo "$me: hint: run 'sh install.sh --help'" >&2
+	exit 2
+}
+
+prefix=${HOME:?HOME is not set}/.local
+from=./bin
+service=0
+tray_autostart=0
+dry=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--prefix)
+		[ $# -ge 2 ] || usage_error "--prefix needs a directory"
+		prefix=$2
+		shift 2
+		;;
+	--prefix=*)
+		prefix=${1#*=}
+		shift
+		;;
+	--from)
+		[ $# -ge 2 ] || usage_error "--from needs a directory"
+		from=$2
+		shift 2
+		;;
+	--from=*)
+		from=${1#*=}
+		shift
+		;;
+	--service)
+		service=1
+		shift
+		;;
+	--tray-autostart)
+		tray_autostart=1
+		shift
+		;;
+	--dry-run)
+		dry=1
+		shift
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*) usage_error "unknown option: $1" ;;
+	esac
+done
+
+[ -n "$prefix" ] || usage_error "--prefix is empty"
+case $prefix in /*) ;; *) prefix=$(pwd)/$prefix ;; esac
+case $from in /*) ;; *) from=$(pwd)/$from ;; esac
+prefix=${prefix%/}
+[ -n "$prefix" ] || usage_error "refusing to install into /"
+
+# Paths end up in a .desktop Exec line, a plist and the manifest: refuse the
+# characters those would need escaping for.
+nl='
+'
+for p in "$prefix" "$from"; do
+	case $p in
+	*"$nl"* | *'"'* | *'`'* | *'$'* | *'\'* | *'%'* | *'&'* | *'<'* | *'>'*)
+		usage_error "path '$p' contains a character that is not supported (newline, \" \` \$ \\ % & < >)"
+		;;
+	esac
+done
+
+os=${SPEC_KITTY_INSTALL_OS:-$(uname -s)}
+case $os in
+Linux | Darwin) ;;
+*) die "unsupported system '$os' (install.sh supports Linux and macOS; on Windows use install.ps1)" ;;
+esac
+
+[ -f "$from/spec-kitty" ] || die "no spec-kitty binary in $from (build it with 'make build', or pass --from DIR)"
+[ -f "$here/uninstall.sh" ] || die "uninstall.sh is missing next to install.sh in $here"
+have_tray=0
+[ -f "$from/spec-kitty-tray" ] && have_tray=1
+if [ "$tray_autostart" = 1 ] && [ "$have_tray" = 0 ]; then
+	die "--tray-autostart given but there is no spec-kitty-tray binary in $from"
+fi
+
+bindir=$prefix/bin
+sharedir=$prefix/share/spec-kitty
+manifest=$sharedir/install-manifest
+records=$(mktemp "${TMPDIR:-/tmp}/spec-kitty-install.XXXXXX")
+trap 'rm -f "$records"' EXIT
+
+say() { printf '%s\n' "$*"; }
+
+# record TYPE PATH: one manifest line.
+record() { printf '%s %s\n' "$1" "$2" >>"$records"; }
+
+# mkdirs DIR: create DIR and its missing parents, recording each one created.
+mkdirs() {
+	d=$1
+	missing=
+	while [ ! -d "$d" ]; do
+		missing="$d$nl$missing"
+		d=$(dirname "$d")
+	done
+	printf '%s' "$missing" | while IFS= read -r m; do
+		[ -n "$m" ] || continue
+		if [ "$dry" = 1 ]; then
+			say "would create directory $m"
+		else
+			mkdir "$m"
+			say "created directory $m"
+		fi
+		record dir "$m"
+	done
+}
+
+# put SRC DST MODE: copy through a temp file and rename, so a running binary
+# is replaced rather than overwritten in place.
+put() {
+	if [ "$dry" = 1 ]; then
+		say "would install $2"
+	else
+		cp "$1" "$2.tmp.$$"
+		chmod "$3" "$2.tmp.$$"
+		mv -f "$2.tmp.$$" "$2"
+		say "installed $2"
+	fi
+	record file "$2"
+}
+
+# write DST MODE: write stdin to DST.
+write() {
+	if [ "$dry" = 1 ]; then
+		say "would write $1:"
+		sed 's/^/    /'
+	else
+		cat >"$1.tmp.$$"
+		chmod "$2" "$1.tmp.$$"
+		mv -f "$1.tmp.$$" "$1"
+		say "wrote $1"
+	fi
+	record file "$1"
+}
+
+mkdirs "$bindir"
+put "$from/spec-kitty" "$bindir/spec-kitty" 755
+if [ "$have_tray" = 1 ]; then
+	put "$from/spec-kitty-tray" "$bindir/spec-kitty-tray" 755
+else
+	say "note: no spec-kitty-tray in $from; the tray is not installed"
+fi
+mkdirs "$sharedir"
+put "$here/uninstall.sh" "$sharedir/uninstall.sh" 644
+
+if [ "$tray_autostart" = 1 ]; then
+	if [ "$os" = Linux ]; then
+		autostart=${XDG_CONFIG_HOME:-$HOME/.config}/autostart
+		mkdirs "$autostart"
+		write "$autostart/spec-kitty-tray.desktop" 644 <<EOF
+[Desktop Entry]
+Type=Application
+Name=Spec Kitty Sync
+Comment=Spec Kitty Sync status in the system tray
+Exec="$bindir/spec-kitty-tray"
+Terminal=false
+NoDisplay=true
+X-GNOME-Autostart-enabled=true
+EOF
+	else
+		agents=$HOME/Library/LaunchAgents
+		mkdirs "$agents"
+		write "$agents/spec-kitty-tray.plist" 644 <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>Label</key>
+	<string>spec-kitty-tray</string>
+	<key>ProgramArguments</key>
+	<array>
+		<string>$bindir/spec-kitty-tray</string>
+	</array>
+	<key>RunAtLoad</key>
+	<true/>
+	<key>LimitLoadToSessionType</key>
+	<string>Aqua</string>
+	<key>ProcessType</key>
+	<string>Interactive</string>
+</dict>
+</plist>
+EOF
+		record tray-agent "$agents/spec-kitty-tray.plist"
+	fi
+fi
+
+# save_manifest: merge the new records into the manifest (a reinstall keeps
+# what an earlier install created), written before the service step so a
+# failure there can still be undone.
+save_manifest() {
+	[ "$dry" = 1 ] && return 0
+	{
+		[ -f "$manifest" ] && cat "$manifest"
+		cat "$records"
+	} | awk '!seen[$0]++' >"$manifest.tmp.$$"
+	mv -f "$manifest.tmp.$$" "$manifest"
+}
+save_manifest
+
+if [ "$service" = 1 ]; then
+	if [ "$dry" = 1 ]; then
+		say "would run: $bindir/spec-kitty service install"
+	else
+		say "running: $bindir/spec-kitty service install"
+		rc=0
+		"$bindir/spec-kitty" service install || rc=$?
+		if [ "$rc" != 0 ]; then
+			echo "$me: error: 'spec-kitty service install' failed (exit $rc): the binaries are installed, the service is not" >&2
+			echo "$me: hint: the service needs hosted sync enabled (SPEC_KITTY_ENABLE_SAAS_SYNC=1); fix the error above and run '$bindir/spec-kitty service install'" >&2
+			echo "$me: hint: to undo the install: sh '$sharedir/uninstall.sh'" >&2
+			exit 1
+		fi
+		record service spec-kitty-sync
+		save_manifest
+	fi
+fi
+
+if [ "$dry" = 1 ]; then
+	say "dry run: nothing was changed"
+	exit 0
+fi
+say "spec-kitty is installed in $bindir"
+case ":${PATH:-}:" in
+*":$bindir:"*) ;;
+*) say "note: $bindir is not on your PATH; add it, e.g. in ~/.profile: export PATH=\"$bindir:\$PATH\"" ;;
+esac
+say "to undo: sh '$sharedir/uninstall.sh'"

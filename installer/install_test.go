@@ -1,0 +1,383 @@
+//go:build !windows
+
+package installer_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// shells are the POSIX shells the scripts are run with: /bin/sh (dash on
+// Debian) and bash.
+func shells(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, s := range []string{"/bin/sh", "bash"} {
+		if p, err := exec.LookPath(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no POSIX shell found")
+	}
+	return out
+}
+
+// fakeSpecKitty logs its argv and the gate variable, and exits with the
+// code in $FAKE_EXIT (default 0). The install scripts only copy and call it.
+const fakeSpecKitty = `#!/bin/sh
+printf '%s gate=%s\n' "$*" "${SPEC_KITTY_ENABLE_SAAS_SYNC:-}" >> "$FAKE_LOG"
+exit "${FAKE_EXIT:-0}"
+`
+
+// world is one test's file system: the snapshotted tree (a home with
+// pre-existing content and the install prefix) and, outside it, the
+// binaries to install and the fake's log.
+type world struct {
+	t      *testing.T
+	shell  string
+	root   string // snapshotted
+	home   string
+	prefix string
+	from   string
+	log    string
+	env    []string
+}
+
+func newWorld(t *testing.T, shell, goos string) *world {
+	t.Helper()
+	tmp := t.TempDir()
+	w := &world{t: t, shell: shell, root: filepath.Join(tmp, "world"), from: filepath.Join(tmp, "from"), log: filepath.Join(tmp, "log")}
+	w.home = filepath.Join(w.root, "home")
+	w.prefix = filepath.Join(w.root, "opt", "my tools") // a space, and two directories to create
+	for _, f := range []struct{ path, data string }{
+		{filepath.Join(w.home, ".config", "other.conf"), "keep me\n"},
+		{filepath.Join(w.home, ".local", "bin", "other-tool"), "keep me\n"},
+		{filepath.Join(w.from, "spec-kitty"), fakeSpecKitty},
+		{filepath.Join(w.from, "spec-kitty-tray"), fakeSpecKitty},
+	} {
+		if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f.path, []byte(f.data), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.env = []string{
+		"HOME=" + w.home, "PATH=" + os.Getenv("PATH"), "FAKE_LOG=" + w.log,
+		"SPEC_KITTY_INSTALL_OS=" + goos, "TMPDIR=" + tmp,
+	}
+	return w
+}
+
+// run runs a script with args; it returns stdout, stderr and the exit code.
+func (w *world) run(script string, args ...string) (string, string, int) {
+	w.t.Helper()
+	cmd := exec.Command(w.shell, append([]string{script}, args...)...)
+	cmd.Env = w.env
+	cmd.Dir = w.root
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		w.t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func (w *world) install(args ...string) (string, string, int) {
+	w.t.Helper()
+	return w.run(filepath.Join(dir(w.t), "install.sh"), append([]string{"--prefix", w.prefix, "--from", w.from}, args...)...)
+}
+
+func (w *world) uninstall(args ...string) (string, string, int) {
+	w.t.Helper()
+	return w.run(filepath.Join(w.prefix, "share", "spec-kitty", "uninstall.sh"), args...)
+}
+
+// calls returns the fake spec-kitty's log lines.
+func (w *world) calls() []string {
+	b, err := os.ReadFile(w.log)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+// snapshot lists every path under the world with its mode and a content
+// hash, so "nothing left behind" and "nothing changed" are exact.
+func (w *world) snapshot() map[string]string {
+	w.t.Helper()
+	m := map[string]string{}
+	err := filepath.WalkDir(w.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		v := info.Mode().String()
+		if d.Type().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			v += fmt.Sprintf(" %x", sha256.Sum256(b))
+		}
+		m[strings.TrimPrefix(p, w.root)] = v
+		return nil
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return m
+}
+
+func dir(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wd
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestInstallUninstallLeavesNothing: install with every option, check what
+// is installed, uninstall, and compare the whole tree with the one before.
+func TestInstallUninstallLeavesNothing(t *testing.T) {
+	for _, sh := range shells(t) {
+		for _, goos := range []string{"Linux", "Darwin"} {
+			t.Run(filepath.Base(sh)+"/"+goos, func(t *testing.T) {
+				w := newWorld(t, sh, goos)
+				before := w.snapshot()
+
+				stdout, stderr, code := w.install("--service", "--tray-autostart")
+				if code != 0 {
+					t.Fatalf("install exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+				}
+				bin := filepath.Join(w.prefix, "bin")
+				for _, name := range []string{"spec-kitty", "spec-kitty-tray"} {
+					fi, err := os.Stat(filepath.Join(bin, name))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if fi.Mode().Perm() != 0o755 || readFile(t, filepath.Join(bin, name)) != fakeSpecKitty {
+						t.Errorf("%s: mode %v or content wrong", name, fi.Mode())
+					}
+				}
+				autostart := filepath.Join(w.home, ".config", "autostart", "spec-kitty-tray.desktop")
+				wantExec := `Exec="` + bin + `/spec-kitty-tray"`
+				if goos == "Darwin" {
+					autostart = filepath.Join(w.home, "Library", "LaunchAgents", "spec-kitty-tray.plist")
+					wantExec = "<string>" + bin + "/spec-kitty-tray</string>"
+				}
+				if got := readFile(t, autostart); !strings.Contains(got, wantExec) {
+					t.Errorf("%s lacks %s:\n%s", autostart, wantExec, got)
+				}
+				manifest := readFile(t, filepath.Join(w.prefix, "share", "spec-kitty", "install-manifest"))
+				for _, line := range []string{"dir " + filepath.Join(w.root, "opt"), "dir " + w.prefix, "file " + bin + "/spec-kitty", "file " + autostart, "service spec-kitty-sync"} {
+					if !strings.Contains(manifest, line+"\n") {
+						t.Errorf("manifest lacks %q:\n%s", line, manifest)
+					}
+				}
+				if strings.Contains(manifest, "dir "+w.home+"\n") || strings.Contains(manifest, "other") {
+					t.Errorf("manifest claims pre-existing paths:\n%s", manifest)
+				}
+				if !strings.Contains(stdout, "to undo: sh '"+filepath.Join(w.prefix, "share", "spec-kitty", "uninstall.sh")+"'") {
+					t.Errorf("install does not say how to undo it:\n%s", stdout)
+				}
+
+				stdout, stderr, code = w.uninstall()
+				if code != 0 {
+					t.Fatalf("uninstall exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+				}
+				if diff := cmp.Diff(before, w.snapshot()); diff != "" {
+					t.Errorf("install + uninstall changed the tree (-before +after):\n%s", diff)
+				}
+				want := []string{"service install gate=", "service uninstall gate=1"}
+				if diff := cmp.Diff(want, w.calls()); diff != "" {
+					t.Errorf("spec-kitty calls (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+func TestInstallDryRunChangesNothing(t *testing.T) {
+	w := newWorld(t, shells(t)[0], "Linux")
+	before := w.snapshot()
+	stdout, stderr, code := w.install("--service", "--tray-autostart", "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"would create directory " + w.prefix,
+		"would install " + filepath.Join(w.prefix, "bin", "spec-kitty"),
+		"would write " + filepath.Join(w.home, ".config", "autostart", "spec-kitty-tray.desktop") + ":",
+		"would run: " + filepath.Join(w.prefix, "bin", "spec-kitty") + " service install",
+		"dry run: nothing was changed",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if diff := cmp.Diff(before, w.snapshot()); diff != "" {
+		t.Errorf("dry run changed the tree (-before +after):\n%s", diff)
+	}
+	if c := w.calls(); c != nil {
+		t.Errorf("dry run ran spec-kitty: %q", c)
+	}
+}
+
+// A failing `service install` is reported clearly, leaves the binaries and a
+// manifest without the service, and uninstall still cleans up.
+func TestInstallServiceFailure(t *testing.T) {
+	w := newWorld(t, shells(t)[0], "Linux")
+	before := w.snapshot()
+	w.env = append(w.env, "FAKE_EXIT=3")
+	_, stderr, code := w.install("--service")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{
+		"install.sh: error: 'spec-kitty service install' failed (exit 3): the binaries are installed, the service is not",
+		"install.sh: hint: to undo the install: sh '" + filepath.Join(w.prefix, "share", "spec-kitty", "uninstall.sh") + "'",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	manifest := readFile(t, filepath.Join(w.prefix, "share", "spec-kitty", "install-manifest"))
+	if strings.Contains(manifest, "service") {
+		t.Errorf("manifest records a service that failed to install:\n%s", manifest)
+	}
+	if _, stderr, code := w.uninstall(); code != 0 {
+		t.Fatalf("uninstall exit %d: %s", code, stderr)
+	}
+	if diff := cmp.Diff(before, w.snapshot()); diff != "" {
+		t.Errorf("tree changed (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"service install gate="}, w.calls()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+}
+
+// A failing `service uninstall` removes nothing unless --force.
+func TestUninstallServiceFailure(t *testing.T) {
+	w := newWorld(t, shells(t)[0], "Linux")
+	before := w.snapshot()
+	if _, stderr, code := w.install("--service"); code != 0 {
+		t.Fatalf("install: %s", stderr)
+	}
+	installed := w.snapshot()
+	w.env = append(w.env, "FAKE_EXIT=1")
+	_, stderr, code := w.uninstall()
+	if code != 1 || !strings.Contains(stderr, "'spec-kitty service uninstall' failed (exit 1); nothing was removed") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if diff := cmp.Diff(installed, w.snapshot()); diff != "" {
+		t.Errorf("failed uninstall removed things (-installed +after):\n%s", diff)
+	}
+	if _, stderr, code := w.uninstall("--force"); code != 0 {
+		t.Fatalf("uninstall --force exit %d: %s", code, stderr)
+	}
+	if diff := cmp.Diff(before, w.snapshot()); diff != "" {
+		t.Errorf("tree changed (-before +after):\n%s", diff)
+	}
+}
+
+// Installing twice (the second time with more) and uninstalling once leaves
+// nothing; the second install keeps the first one's records.
+func TestReinstallThenUninstall(t *testing.T) {
+	w := newWorld(t, shells(t)[0], "Linux")
+	before := w.snapshot()
+	if _, stderr, code := w.install(); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := w.install("--tray-autostart"); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := w.uninstall(); code != 0 {
+		t.Fatal(stderr)
+	}
+	if diff := cmp.Diff(before, w.snapshot()); diff != "" {
+		t.Errorf("tree changed (-before +after):\n%s", diff)
+	}
+}
+
+func TestInstallErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		prep     func(w *world)
+		wantCode int
+		want     string
+	}{
+		{"unknown option", []string{"--bogus"}, nil, 2, "install.sh: error: unknown option: --bogus"},
+		{"missing binary", nil, func(w *world) { os.Remove(filepath.Join(w.from, "spec-kitty")) }, 1, "no spec-kitty binary in "},
+		{"tray autostart without tray", []string{"--tray-autostart"}, func(w *world) { os.Remove(filepath.Join(w.from, "spec-kitty-tray")) }, 1, "--tray-autostart given but there is no spec-kitty-tray binary"},
+		{"unsupported characters", []string{"--prefix", "/tmp/a$b"}, nil, 2, "contains a character that is not supported"},
+		{"unsupported system", nil, func(w *world) { w.env = append(w.env, "SPEC_KITTY_INSTALL_OS=SunOS") }, 1, "unsupported system 'SunOS'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, shells(t)[0], "Linux")
+			if tt.prep != nil {
+				tt.prep(w)
+			}
+			before := w.snapshot()
+			_, stderr, code := w.install(tt.args...)
+			if code != tt.wantCode || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr, tt.wantCode, tt.want)
+			}
+			if diff := cmp.Diff(before, w.snapshot()); diff != "" {
+				t.Errorf("a refused install changed the tree (-before +after):\n%s", diff)
+			}
+		})
+	}
+	t.Run("uninstall without manifest", func(t *testing.T) {
+		w := newWorld(t, shells(t)[0], "Linux")
+		_, stderr, code := w.run(filepath.Join(dir(t), "uninstall.sh"), "--prefix", w.prefix)
+		if code != 1 || !strings.Contains(stderr, "no install manifest at "+w.prefix+"/share/spec-kitty/install-manifest") {
+			t.Errorf("exit %d, stderr:\n%s", code, stderr)
+		}
+	})
+}
+
+// The packaged autostart entry is what install.sh writes for /usr/bin.
+func TestPackagedDesktopEntryMatchesInstallSh(t *testing.T) {
+	w := newWorld(t, shells(t)[0], "Linux")
+	if _, stderr, code := w.install("--tray-autostart"); code != 0 {
+		t.Fatal(stderr)
+	}
+	got := readFile(t, filepath.Join(w.home, ".config", "autostart", "spec-kitty-tray.desktop"))
+	got = strings.ReplaceAll(got, filepath.Join(w.prefix, "bin"), "/usr/bin")
+	if diff := cmp.Diff(readFile(t, filepath.Join("packaging", "spec-kitty-tray.desktop")), got); diff != "" {
+		t.Errorf("packaging/spec-kitty-tray.desktop differs from install.sh's entry (-packaged +install.sh):\n%s", diff)
+	}
+}

@@ -1,0 +1,5 @@
+package svcmgr
+
+func newPlatform(cfg Config) (Manager, error) {
+	return newLaunchd(cfg, execRunner{}), nil
+}
