@@ -34,6 +34,7 @@ func localCommands(env *Env, root func() *Command) []*Command {
 		newVersionCmd(env),
 		newConfigCmd(env),
 		newStatusCmd(env),
+		newDoctorCmd(env),
 		// Registration list: one line per local noun.
 	}
 }
