@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/binding"
@@ -303,9 +304,13 @@ func (e *Engine) EnqueueLine(ctx context.Context, repo, path string, number int,
 	return n == 1, err
 }
 
+// UploadWorkers is how many batches are in flight at once: leasing, gzip
+// and the host's answer overlap, so draining is not one round trip at a time.
+const UploadWorkers = 3
+
 // Upload drains due events in batches until none is due, the context ends,
 // or a batch fails as a whole (then the error is returned after the batch's
-// events were rescheduled).
+// events were rescheduled; batches already in flight finish first).
 func (e *Engine) Upload(ctx context.Context, rep *Report) error {
 	if e.Connect == nil {
 		return ErrNotSignedIn
@@ -320,22 +325,51 @@ func (e *Engine) Upload(ctx context.Context, rep *Report) error {
 	if conn.Client == nil {
 		return fmt.Errorf("%w: no hosted client", ErrNotSignedIn)
 	}
-	for ctx.Err() == nil {
-		batch, err := e.Queue.Lease(ctx, e.now(), BatchEvents, BatchBytes, LeaseFor)
-		if err != nil {
-			return err
-		}
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := e.uploadBatch(ctx, conn, batch, rep); err != nil {
-			return err
-		}
-		if e.Progress != nil {
-			e.Progress(*rep)
-		}
+	var (
+		mu      sync.Mutex
+		firstEr error
+		wg      sync.WaitGroup
+	)
+	failed := func() bool { mu.Lock(); defer mu.Unlock(); return firstEr != nil }
+	for range UploadWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && !failed() {
+				batch, err := e.Queue.Lease(ctx, e.now(), BatchEvents, BatchBytes, LeaseFor)
+				if err == nil && len(batch) == 0 {
+					return
+				}
+				var local Report
+				if err == nil {
+					err = e.uploadBatch(ctx, conn, batch, &local)
+				}
+				mu.Lock()
+				rep.add(local)
+				if err != nil && firstEr == nil {
+					firstEr = err
+				}
+				if e.Progress != nil {
+					e.Progress(*rep)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstEr != nil {
+		return firstEr
 	}
 	return ctx.Err()
+}
+
+// add accumulates the counters of r.
+func (rep *Report) add(r Report) {
+	rep.Delivered += r.Delivered
+	rep.Duplicates += r.Duplicates
+	rep.Retried += r.Retried
+	rep.DeadLettered += r.DeadLettered
+	rep.AuthMissing = rep.AuthMissing || r.AuthMissing
 }
 
 func (e *Engine) uploadBatch(ctx context.Context, conn Conn, batch []queue.Leased, rep *Report) error {
