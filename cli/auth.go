@@ -270,7 +270,11 @@ func sessionStore(env *Env) (*auth.Store, error) {
 	if err != nil {
 		return nil, failf("%s", err)
 	}
-	return auth.NewStore(home, auth.OSKeychain(), env.Stderr), nil
+	kc := auth.OSKeychain()
+	if strings.EqualFold(strings.TrimSpace(env.Getenv(paths.KeychainEnv)), "off") {
+		kc = nil // file storage only
+	}
+	return auth.NewStore(home, kc, env.Stderr), nil
 }
 
 // hostedProbes are the real readiness probes for this process (Binding is

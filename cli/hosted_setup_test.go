@@ -131,4 +131,5 @@ var hostedCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 			ts.Fatalf("unknown hosted subcommand %q", args[0])
 		}
 	},
+	"tracker-host": trackerHostCmd, // cli/tracker_script_test.go
 }

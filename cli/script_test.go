@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -13,7 +15,10 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"spec-kitty": func() {
-			os.Exit(Main(context.Background(), os.Args[1:], OSEnv()))
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := Main(ctx, os.Args[1:], OSEnv())
+			stop()
+			os.Exit(code)
 		},
 	})
 }
@@ -38,6 +43,8 @@ func TestScripts(t *testing.T) {
 			e.Setenv("SPEC_KITTY_ENABLE_SAAS_SYNC", "")
 			e.Setenv("SPEC_KITTY_SAAS_URL", "")
 			e.Setenv("SPECIFY_REPO_ROOT", "")
+			// Never the developer's real keychain: sessions go to auth.json.
+			e.Setenv("SPEC_KITTY_KEYCHAIN", "off")
 			return setupHosted(e)
 		},
 	})

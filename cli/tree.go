@@ -44,6 +44,7 @@ func localCommands(env *Env, root func() *Command) []*Command {
 func hostedCommands(env *Env) []*Command {
 	return []*Command{
 		newAuthCmd(env),
+		newTrackerCmd(env),
 		newSyncCmd(env),
 		newServiceCmd(env),
 		// Registration list: one line per hosted group (auth, tracker, sync, service).

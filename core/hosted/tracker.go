@@ -144,6 +144,8 @@ type SyncResult struct {
 	Status      OpStatus `json:"status,omitempty"`
 	Summary     Summary  `json:"summary"`
 	OperationID string   `json:"operation_id,omitempty"`
+	// Error is the host's reason when a synchronous operation failed.
+	Error string `json:"error,omitempty"`
 }
 
 // Accepted reports whether the host queued the operation (202).

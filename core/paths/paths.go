@@ -18,6 +18,9 @@ const HomeEnv = "SPEC_KITTY_HOME"
 const (
 	SaaSURLEnv  = "SPEC_KITTY_SAAS_URL"
 	RepoRootEnv = "SPECIFY_REPO_ROOT"
+	// KeychainEnv=off keeps sessions out of the OS keychain (file storage
+	// only): for headless machines and for tests on a developer's desktop.
+	KeychainEnv = "SPEC_KITTY_KEYCHAIN"
 )
 
 // Home is the resolved state home (`~/.spec-kitty` by default).
@@ -83,6 +86,10 @@ func (h Home) DaemonLock() string { return filepath.Join(h.Dir, "sync-daemon.loc
 
 // DaemonSocket is the local API socket `<home>/sync-daemon.sock`.
 func (h Home) DaemonSocket() string { return filepath.Join(h.Dir, "sync-daemon.sock") }
+
+// TrackerPending holds the idempotency keys of tracker operations that
+// have not been seen to finish, so a retried command reuses its key.
+func (h Home) TrackerPending() string { return filepath.Join(h.Dir, "tracker-pending") }
 
 // Logs is the log directory `<home>/logs`.
 func (h Home) Logs() string { return filepath.Join(h.Dir, "logs") }
