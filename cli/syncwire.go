@@ -8,7 +8,6 @@ import (
 
 	"github.com/spec-kitty/spec-kitty-sync/core/auth"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
-	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/probe"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
@@ -101,10 +100,4 @@ func localReadiness(ctx context.Context, env *Env) readiness.Result {
 		return readiness.Result{State: readiness.MissingAuth}
 	}
 	return readiness.Evaluate(ctx, readiness.Options{RequireAuth: true, RequireHost: true}, hostedProbes(env, store))
-}
-
-// homeDir is the resolved state home, for messages.
-func homeDir(env *Env) paths.Home {
-	h, _ := env.Home()
-	return h
 }
