@@ -272,7 +272,7 @@ func sessionStore(env *Env) (*auth.Store, error) {
 	}
 	kc := auth.OSKeychain()
 	if strings.EqualFold(strings.TrimSpace(env.Getenv(paths.KeychainEnv)), "off") {
-		kc = nil // file storage only
+		kc = offKeychain{} // file storage only
 	}
 	return auth.NewStore(home, kc, env.Stderr), nil
 }
@@ -435,3 +435,13 @@ func browserOpener(env *Env) func(string) error {
 		return nil
 	}
 }
+
+// offKeychain is the keychain when SPEC_KITTY_KEYCHAIN=off: every call
+// fails, so the store falls back to <home>/auth.json and says why.
+type offKeychain struct{}
+
+var errKeychainOff = errors.New("disabled by " + paths.KeychainEnv + "=off")
+
+func (offKeychain) Get(string, string) (string, error) { return "", errKeychainOff }
+func (offKeychain) Set(string, string, string) error   { return errKeychainOff }
+func (offKeychain) Delete(string, string) error        { return errKeychainOff }
