@@ -35,6 +35,7 @@ func localCommands(env *Env, root func() *Command) []*Command {
 		newConfigCmd(env),
 		newStatusCmd(env),
 		newDoctorCmd(env),
+		newDashboardCmd(env),
 		// Registration list: one line per local noun.
 	}
 }
