@@ -54,6 +54,7 @@ func newDashboardCmd(env *Env) *Command {
 	port := c.Flags().Int("port", 0, "port on 127.0.0.1 to listen on (0: any free port)")
 	open := c.Flags().Bool("open", false, "open the dashboard in the browser")
 	stop := c.Flags().Bool("stop", false, "stop the running dashboard of this repository")
+	repoDir := c.Flags().String("repo", "", "serve this repository instead of the one around the working directory")
 	c.Run = func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usagef("unexpected argument %q", args[0])
@@ -64,7 +65,13 @@ func newDashboardCmd(env *Env) *Command {
 		if *stop && (*open || c.Flags().Changed("port")) {
 			return usagef("--stop cannot be combined with --port or --open")
 		}
-		repo, err := findRepo(env)
+		denv := env
+		if *repoDir != "" {
+			e := *env
+			e.Dir = *repoDir
+			denv = &e
+		}
+		repo, err := findRepo(denv)
 		if err != nil {
 			return err
 		}

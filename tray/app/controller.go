@@ -40,6 +40,10 @@ type Controller struct {
 	Open Opener
 	// SetPolicy writes [sync].background_daemon.
 	SetPolicy func(policy.Policy) error
+	// DashboardRepo names the repository "Open dashboard" serves when the
+	// tray does not run inside one ("" lets the CLI look around its working
+	// directory).
+	DashboardRepo func() string
 	// Reload asks a running daemon to re-read its configuration.
 	Reload func(ctx context.Context) error
 	// Draw shows a view; it is called only when the view changed.
@@ -159,7 +163,13 @@ func (c *Controller) click(ctx, actx context.Context, id tray.ItemID) {
 	case tray.ItemLogin:
 		c.login(actx)
 	case tray.ItemDashboard:
-		c.start(actx, []string{"dashboard", "--open"}, nil, func(err error, out *tail) {
+		args := []string{"dashboard", "--open"}
+		if c.DashboardRepo != nil {
+			if repo := c.DashboardRepo(); repo != "" {
+				args = append(args, "--repo", repo)
+			}
+		}
+		c.start(actx, args, nil, func(err error, out *tail) {
 			if err != nil && actx.Err() == nil {
 				c.note("Open dashboard failed: " + failure(err, out))
 			}

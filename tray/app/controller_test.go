@@ -93,8 +93,10 @@ type harness struct {
 	reloads int
 	setErr  error
 	quit    bool
-	cancel  context.CancelFunc
-	done    chan struct{}
+	// dashboardRepo is what DashboardRepo answers.
+	dashboardRepo string
+	cancel        context.CancelFunc
+	done          chan struct{}
 }
 
 func readySnap(p policy.Policy, d tray.Daemon) Snapshot {
@@ -137,6 +139,11 @@ func startHarness(t *testing.T, snap Snapshot) *harness {
 		},
 		Now: time.Now,
 		Log: slog.New(slog.DiscardHandler),
+		DashboardRepo: func() string {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return h.dashboardRepo
+		},
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	h.cancel = cancel
@@ -449,6 +456,30 @@ func TestDashboardFailureShown(t *testing.T) {
 		h.click(tray.ItemDashboard)
 		if got := h.last().StatusLine; !strings.HasPrefix(got, "Open dashboard failed: not inside a spec-kitty project") {
 			t.Errorf("status %q", got)
+		}
+	})
+}
+
+// TestDashboardServesTheRecentRepo: outside a repository the tray names the
+// repository to serve with --repo.
+func TestDashboardServesTheRecentRepo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, readySnap(policy.Auto, runningDaemon()))
+		defer h.stop()
+		h.mu.Lock()
+		h.dashboardRepo = "/home/u/src/spec-kitty"
+		h.mu.Unlock()
+		ran := make(chan struct{}, 1)
+		h.cli.do["dashboard --open --repo /home/u/src/spec-kitty"] = func(ctx context.Context, out io.Writer) error {
+			ran <- struct{}{}
+			return nil
+		}
+		h.click(tray.ItemDashboard)
+		synctest.Wait()
+		select {
+		case <-ran:
+		default:
+			t.Fatal("the CLI was not asked to serve the recent repository")
 		}
 	})
 }
