@@ -270,11 +270,7 @@ func sessionStore(env *Env) (*auth.Store, error) {
 	if err != nil {
 		return nil, failf("%s", err)
 	}
-	kc := auth.OSKeychain()
-	if strings.EqualFold(strings.TrimSpace(env.Getenv(paths.KeychainEnv)), "off") {
-		kc = offKeychain{} // file storage only
-	}
-	return auth.NewStore(home, kc, env.Stderr), nil
+	return auth.NewStore(home, auth.KeychainFor(env.Getenv), env.Stderr), nil
 }
 
 // hostedProbes are the real readiness probes for this process (Binding is
@@ -435,13 +431,3 @@ func browserOpener(env *Env) func(string) error {
 		return nil
 	}
 }
-
-// offKeychain is the keychain when SPEC_KITTY_KEYCHAIN=off: every call
-// fails, so the store falls back to <home>/auth.json and says why.
-type offKeychain struct{}
-
-var errKeychainOff = errors.New("disabled by " + paths.KeychainEnv + "=off")
-
-func (offKeychain) Get(string, string) (string, error) { return "", errKeychainOff }
-func (offKeychain) Set(string, string, string) error   { return errKeychainOff }
-func (offKeychain) Delete(string, string) error        { return errKeychainOff }

@@ -61,11 +61,3 @@ func invokedAs() (string, error) {
 	}
 	return os.Executable()
 }
-
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	return fi.Mode()&os.ModeCharDevice != 0
-}

@@ -180,25 +180,36 @@ func serviceManager(env *Env, system bool) (svcmgr.Manager, error) {
 	return m, nil
 }
 
-// installedService is the per-user OS service when it is installed, for
-// EnsureRunning to start through the service manager; nil otherwise (e.g.
-// no service manager on this machine), and then the daemon is spawned.
-func installedService(env *Env) launch.Service {
-	m, err := serviceManager(env, false)
+// installedService is the per-user OS service for EnsureRunning: it is
+// looked up only when a start is actually needed (never for a skipped
+// decision), and counts as not installed when this machine has no service
+// manager, so the daemon is then spawned.
+func installedService(env *Env) launch.Service { return &managedService{env: env} }
+
+type managedService struct {
+	env *Env
+	m   svcmgr.Manager
+}
+
+func (s *managedService) Installed(ctx context.Context) bool {
+	m, err := serviceManager(s.env, false)
 	if err != nil {
-		return nil
+		return false
 	}
-	return managedService{m}
+	st, err := m.Status(ctx)
+	if err != nil || !st.Installed {
+		return false
+	}
+	s.m = m
+	return true
 }
 
-type managedService struct{ m svcmgr.Manager }
-
-func (s managedService) Installed(ctx context.Context) bool {
-	st, err := s.m.Status(ctx)
-	return err == nil && st.Installed
+func (s *managedService) Start(ctx context.Context) error {
+	if s.m == nil {
+		return svcmgr.ErrNotInstalled
+	}
+	return s.m.Start(ctx)
 }
-
-func (s managedService) Start(ctx context.Context) error { return s.m.Start(ctx) }
 
 func newServiceInstallCmd(env *Env) *Command {
 	c := &Command{

@@ -29,7 +29,7 @@ func uploadEmitted(ctx context.Context, env *Env, repo string, line mission.Line
 		return err
 	}
 	eng := newEngine(env, q, nil)
-	if _, err := eng.EnqueueLine(ctx, repo, line.Path, line.Number, line.Raw, line.At); err != nil {
+	if _, err := eng.ImportFiles(ctx, repo, line.Path); err != nil {
 		return withHint(failf("event written to %s but not queued for upload: %s", line.Path, err),
 			"run `spec-kitty sync run` to upload what is queued")
 	}

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 )
 
 var keyringErrNotFound = keyring.ErrNotFound
@@ -20,6 +23,26 @@ func (goKeyring) Set(service, account, secret string) error {
 	return keyring.Set(service, account, secret)
 }
 func (goKeyring) Delete(service, account string) error { return keyring.Delete(service, account) }
+
+// KeychainFor is the keychain a process should use: the OS keychain, or —
+// when SPEC_KITTY_KEYCHAIN=off — none, so sessions go to <home>/auth.json.
+// Every binary (CLI, daemon, tray) chooses through it.
+func KeychainFor(getenv func(string) string) Keychain {
+	if strings.EqualFold(strings.TrimSpace(getenv(paths.KeychainEnv)), "off") {
+		return offKeychain{}
+	}
+	return OSKeychain()
+}
+
+// offKeychain fails every call, so the store falls back to the file and
+// says why.
+type offKeychain struct{}
+
+var errKeychainOff = errors.New("disabled by " + paths.KeychainEnv + "=off")
+
+func (offKeychain) Get(string, string) (string, error) { return "", errKeychainOff }
+func (offKeychain) Set(string, string, string) error   { return errKeychainOff }
+func (offKeychain) Delete(string, string) error        { return errKeychainOff }
 
 // OSKeychain returns the OS keychain (macOS Keychain, Windows Credential
 // Manager, Secret Service over D-Bus). On Linux it reports itself unavailable

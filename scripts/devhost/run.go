@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/atomicfile"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
@@ -16,7 +17,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 )
 
-const usage = `usage: go run ./scripts/devhost [-addr 127.0.0.1:8787] [-approve-after N] [-async] [-ready-file PATH]
+const usage = `usage: go run ./scripts/devhost [-addr 127.0.0.1:8787] [-approve-after N] [-interval 5s] [-async] [-ready-file PATH]
 
 Runs the in-memory hosted API on a loopback address for manual testing.
 `
@@ -32,6 +33,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	addr := fs.String("addr", "127.0.0.1:8787", "loopback `host:port` to listen on (port 0 picks a free one)")
 	approveAfter := fs.Int("approve-after", 1, "approve device codes after `N` pending polls (0: only by /_test/approve or the /device page)")
+	interval := fs.Duration("interval", 5*time.Second, "device-flow poll `interval` the host asks for (whole seconds, at least 1s)")
 	async := fs.Bool("async", false, "answer tracker pull/push/run/publish with 202 and an operation to poll")
 	readyFile := fs.String("ready-file", "", "write the URL to `PATH` once listening (removed on exit)")
 	if err := fs.Parse(args); err != nil {
@@ -48,6 +50,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "devhost: error: -approve-after %d is negative\n", *approveAfter)
 		return 2
 	}
+	if *interval < time.Second {
+		fmt.Fprintf(stderr, "devhost: error: -interval %s is under 1s\n", *interval)
+		return 2
+	}
 	if err := hostedtest.CheckLoopback(*addr); err != nil {
 		fmt.Fprintf(stderr, "devhost: error: -addr: %s\n", strings.TrimPrefix(err.Error(), "hostedtest: "))
 		return 2
@@ -56,6 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	s := hostedtest.New(hostedtest.Options{
 		AutoApproveAfterPolls: *approveAfter,
+		DeviceInterval:        *interval,
 		Async:                 *async,
 		Logger:                logger,
 	})

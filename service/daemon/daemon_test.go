@@ -350,3 +350,12 @@ func TestConfigChangeToManualExits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSocketPathTooLong(t *testing.T) {
+	h := newHarness(t)
+	h.home.Dir = filepath.Join(h.home.Dir, strings.Repeat("d", MaxSocketPath))
+	err := Run(context.Background(), h.opts())
+	if err == nil || !strings.Contains(err.Error(), "SPEC_KITTY_HOME") {
+		t.Errorf("Run = %v, want an error telling to shorten SPEC_KITTY_HOME", err)
+	}
+}

@@ -138,29 +138,7 @@ func (e *Engine) ImportRepo(ctx context.Context, repo string) (int, error) {
 		return 0, nil
 	}
 	sort.Strings(files)
-	proj, err := e.project(repo)
-	if err != nil {
-		return 0, err
-	}
-	team := ""
-	if e.Connect != nil {
-		if c, err := e.Connect(ctx); err == nil {
-			team = c.Team
-		}
-	}
-	total := 0
-	var errs []error
-	for _, f := range files {
-		n, err := e.importFile(ctx, repo, f, proj, team)
-		total += n
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if ctx.Err() != nil {
-			return total, ctx.Err()
-		}
-	}
-	return total, errors.Join(errs...)
+	return e.ImportFiles(ctx, repo, files...)
 }
 
 // project reads (creating when missing: importing is a hosted action) the
@@ -271,37 +249,37 @@ func item(l event.Line, o event.Origin) (queue.Item, error) {
 	return queue.Item{EventID: env.EventID, EventType: env.EventType, Data: data}, nil
 }
 
-// EnqueueLine queues one line that was just appended to path in repo (the
-// `status emit` upload path), without waiting for the importer. The
-// importer later reaches the same line and skips it by its event_id.
-func (e *Engine) EnqueueLine(ctx context.Context, repo, path string, number int, raw []byte, fallback time.Time) (bool, error) {
-	l, err := event.ParseLine(path, number, raw)
-	if err != nil {
-		return false, err
-	}
-	if !l.Synced() {
-		return false, nil
-	}
+// ImportFiles imports the new lines of the named events files of repo (the
+// `status emit` upload path: the line just appended is queued at once, by the
+// same cursor the daemon uses, so the daemon never queues it a second time).
+func (e *Engine) ImportFiles(ctx context.Context, repo string, files ...string) (int, error) {
 	proj, err := e.project(repo)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	team := ""
-	if e.Connect != nil {
-		if c, err := e.Connect(ctx); err == nil {
-			team = c.Team
+	team := e.team(ctx)
+	total := 0
+	var errs []error
+	for _, f := range files {
+		n, err := e.importFile(ctx, repo, f, proj, team)
+		total += n
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
-	lam, err := e.Queue.NextLamport(ctx)
-	if err != nil {
-		return false, err
+	return total, errors.Join(errs...)
+}
+
+// team is the session's default team, "" when not signed in.
+func (e *Engine) team(ctx context.Context) string {
+	if e.Connect == nil {
+		return ""
 	}
-	it, err := item(l, event.Origin{Project: proj, TeamSlug: team, Lamport: lam, Fallback: fallback})
+	c, err := e.Connect(ctx)
 	if err != nil {
-		return false, err
+		return ""
 	}
-	n, err := e.Queue.Enqueue(ctx, it)
-	return n == 1, err
+	return c.Team
 }
 
 // UploadWorkers is how many batches are in flight at once: leasing, gzip

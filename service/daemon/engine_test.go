@@ -381,3 +381,26 @@ func TestOversizedEventIsDeadLettered(t *testing.T) {
 		t.Errorf("cursor %+v, %v: want the over-long line counted as malformed", c, err)
 	}
 }
+
+// TestEmittedLineUploadedOnce: the status-emit path queues the new line
+// through the file's cursor, so the daemon's next cycle neither re-queues
+// nor re-sends it.
+func TestEmittedLineUploadedOnce(t *testing.T) {
+	r := newRig(t, someMissions(t, 1)...)
+	r.drain(t, 3)
+	files, _ := filepath.Glob(filepath.Join(r.repo, paths.SpecsDir, "*", paths.EventsFileName))
+	fh, err := os.OpenFile(files[0], os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(fh, `{"event_id":"01KTESTEMIT000000000000001","wp_id":"WP01","from_lane":"planned","to_lane":"claimed","actor":"me","at":"2026-11-27T10:00:00Z"}`)
+	fh.Close()
+	if n, err := r.eng.ImportFiles(context.Background(), r.repo, files[0]); err != nil || n != 1 {
+		t.Fatalf("ImportFiles = %d, %v; want the one new line", n, err)
+	}
+	before := r.srv.DuplicateCount()
+	rep := r.drain(t, 3)
+	if rep.Delivered != 1 || rep.Duplicates != 0 || rep.Imported != 0 || r.srv.DuplicateCount() != before {
+		t.Errorf("after emit: %+v (host duplicates %d -> %d); want it sent exactly once", rep, before, r.srv.DuplicateCount())
+	}
+}

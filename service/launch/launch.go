@@ -76,7 +76,7 @@ func (l *Launcher) EnsureRunning(ctx context.Context, intent policy.Intent) poli
 			return policy.Outcome{AlreadyRunning: true, PID: st.PID}
 		}
 		// It may still be starting: give its API the usual time.
-		if pid, err := waitReady(ctx, client); err == nil {
+		if pid, err := waitReady(ctx, client, nil); err == nil {
 			client.Sync(ctx)
 			return policy.Outcome{AlreadyRunning: true, PID: pid}
 		}
@@ -86,10 +86,17 @@ func (l *Launcher) EnsureRunning(ctx context.Context, intent policy.Intent) poli
 		if err := l.Service.Start(ctx); err != nil {
 			return failed(fmt.Errorf("start service: %w", err))
 		}
-	} else if err := l.spawn(); err != nil {
+		pid, err := waitReady(ctx, client, nil)
+		if err != nil {
+			return failed(err)
+		}
+		return policy.Outcome{Started: true, PID: pid}
+	}
+	exited, err := l.spawn()
+	if err != nil {
 		return failed(err)
 	}
-	pid, err := waitReady(ctx, client)
+	pid, err := waitReady(ctx, client, exited)
 	if err != nil {
 		return failed(err)
 	}
@@ -101,35 +108,39 @@ func failed(err error) policy.Outcome {
 }
 
 // spawn starts `spec-kitty service run --background` detached from this
-// process's terminal and session; the daemon writes its own log.
-func (l *Launcher) spawn() error {
+// process's terminal and session; the daemon writes its own log. exited
+// reports the child's end, so a daemon that fails at start-up is noticed at
+// once instead of after StartWait.
+func (l *Launcher) spawn() (exited <-chan error, err error) {
 	if l.Executable == nil {
-		return errors.New("no spec-kitty executable known")
+		return nil, errors.New("no spec-kitty executable known")
 	}
 	exe, err := l.Executable()
 	if err != nil {
-		return fmt.Errorf("find spec-kitty executable: %w", err)
+		return nil, fmt.Errorf("find spec-kitty executable: %w", err)
 	}
 	cmd := exec.Command(exe, "service", "run", "--background")
 	cmd.Env = l.Env
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer devnull.Close()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
 	detach(cmd)
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("spawn %s service run: %w", exe, err)
+		return nil, fmt.Errorf("spawn %s service run: %w", exe, err)
 	}
 	// The daemon outlives us; reap it if it exits while we still run, so no
 	// zombie is left behind.
-	go cmd.Wait()
-	return nil
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return done, nil
 }
 
-// waitReady polls the local API until it answers or StartWait passes.
-func waitReady(ctx context.Context, c *localapi.Client) (int, error) {
+// waitReady polls the local API until it answers, StartWait passes, or the
+// spawned daemon exits (exited may be nil).
+func waitReady(ctx context.Context, c *localapi.Client, exited <-chan error) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, StartWait)
 	defer cancel()
 	delay := 10 * time.Millisecond
@@ -143,6 +154,14 @@ func waitReady(ctx context.Context, c *localapi.Client) (int, error) {
 		select {
 		case <-ctx.Done():
 			return 0, fmt.Errorf("daemon did not answer within %s: %v", StartWait, last)
+		case err := <-exited:
+			if err == nil {
+				// Exit 0 before answering: another daemon holds the lock and
+				// is still starting, or the policy changed meanwhile.
+				exited = nil
+				continue
+			}
+			return 0, fmt.Errorf("daemon exited at start-up (%v); see its log under the state home", err)
 		case <-time.After(delay):
 		}
 		if delay < 200*time.Millisecond {

@@ -208,3 +208,15 @@ func BenchmarkEnsureRunningAlreadyRunning(b *testing.B) {
 		}
 	}
 }
+
+// TestDaemonDyingAtStartIsReported: a daemon that exits with an error before
+// its API answers is reported as such (not as a 5 s timeout).
+func TestDaemonDyingAtStartIsReported(t *testing.T) {
+	s := newSetup(t)
+	l := s.launcher()
+	l.Executable = func() (string, error) { return "/bin/false", nil }
+	got := l.EnsureRunning(context.Background(), policy.RemoteRequired)
+	if got.Started || !strings.Contains(got.SkippedReason, "exited at start-up") {
+		t.Errorf("outcome = %+v, want start_failed naming the early exit", got)
+	}
+}

@@ -51,8 +51,9 @@ const (
 )
 
 // EnvKeys are the environment variables recorded in the service definition
-// when set in the installing process (CONTRACTS §7).
-var EnvKeys = []string{rollout.EnvVar, paths.SaaSURLEnv, paths.HomeEnv}
+// when set in the installing process (CONTRACTS §7), plus the keychain
+// switch so a service installed from a keychain-less shell stays keychain-less.
+var EnvKeys = []string{rollout.EnvVar, paths.SaaSURLEnv, paths.HomeEnv, paths.KeychainEnv}
 
 // ErrRolloutDisabled is returned by Install and Plan when Config.Env does not
 // enable the rollout gate; its text is rollout.DisabledMessage.

@@ -103,7 +103,7 @@ func Main(ctx context.Context, env *Env) int {
 	}()
 
 	client := localapi.NewClient(home.DaemonSocket())
-	store := auth.NewStore(home, auth.OSKeychain(), nil)
+	store := auth.NewStore(home, auth.KeychainFor(env.Getenv), nil)
 	ctl := &Controller{
 		Reader: NewSource(home, env.Getenv, store, env.Now, log),
 		Run:    ExecRunner(func() (string, error) { return FindCLI(env.Executable, env.LookPath) }),
