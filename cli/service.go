@@ -397,6 +397,7 @@ func newServiceRestartCmd(env *Env) *Command {
 type serviceStatus struct {
 	svcmgr.Status
 	Policy string `json:"policy"`
+	Error  string `json:"error,omitempty"`
 }
 
 func newServiceStatusCmd(env *Env) *Command {
@@ -413,24 +414,32 @@ func newServiceStatusCmd(env *Env) *Command {
 		if err := hostedGate(env); err != nil {
 			return err
 		}
-		m, err := serviceManager(env, *system)
-		if err != nil {
-			return err
-		}
-		st, err := m.Status(ctx)
-		if err != nil {
-			return serviceError(err)
-		}
 		cfg, err := loadConfig(env)
 		if err != nil {
 			return err
 		}
-		out := serviceStatus{Status: st, Policy: string(cfg.Policy())}
+		out := serviceStatus{Policy: string(cfg.Policy())}
+		if m, merr := serviceManager(env, *system); merr != nil {
+			// No supported service manager here (e.g. no systemd): a fact
+			// to report, not a failure of this read command.
+			out.Status = svcmgr.Status{State: svcmgr.State("unsupported")}
+			out.Error = merr.Error()
+		} else {
+			st, err := m.Status(ctx)
+			if err != nil {
+				return serviceError(err)
+			}
+			out.Status = st
+		}
 		if *asJSON {
 			return writeJSON(env.Stdout, out)
 		}
-		state := string(st.State)
-		fmt.Fprintf(env.Stdout, "service:  %s (%s)\nmanager:  %s\nunit:     %s\npolicy:   %s\n", svcmgr.Name, state, st.Manager, st.UnitPath, out.Policy)
+		if out.Error != "" {
+			fmt.Fprintf(env.Stdout, "service:  %s (unsupported here: %s)\npolicy:   %s\n", svcmgr.Name, out.Error, out.Policy)
+			return nil
+		}
+		st := out.Status
+		fmt.Fprintf(env.Stdout, "service:  %s (%s)\nmanager:  %s\nunit:     %s\npolicy:   %s\n", svcmgr.Name, st.State, st.Manager, st.UnitPath, out.Policy)
 		return nil
 	}
 	return c

@@ -5,7 +5,11 @@
 // warm-up, and prints the median wall time against its target. It exits 1
 // when a median misses its target.
 //
+// With -mode daemon-idle it instead measures an idle sync daemon (idle.go):
+// resident memory and CPU time of `spec-kitty service run` over -idle.
+//
 //	go run ./scripts/bench/procbench [-n 41] [-bin path/to/spec-kitty]
+//	go run ./scripts/bench/procbench -mode daemon-idle [-idle 60s] [-bin ...]
 package main
 
 import (
@@ -30,8 +34,19 @@ type target struct {
 func main() {
 	n := flag.Int("n", 41, "runs per command (after 3 warm-up runs)")
 	bin := flag.String("bin", "", "spec-kitty binary to measure (default: build one)")
+	mode := flag.String("mode", "process", "process: --help and status wall times; daemon-idle: an idle daemon's memory and CPU")
+	idle := flag.Duration("idle", 60*time.Second, "daemon-idle: how long to watch the idle daemon")
 	flag.Parse()
-	if err := run(*n, *bin); err != nil {
+	var err error
+	switch *mode {
+	case "process":
+		err = run(*n, *bin)
+	case "daemon-idle":
+		err = runDaemonIdle(*bin, *idle)
+	default:
+		err = fmt.Errorf("unknown -mode %q (want process or daemon-idle)", *mode)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "procbench:", err)
 		os.Exit(1)
 	}
