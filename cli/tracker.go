@@ -203,11 +203,11 @@ needs no sign-in and no repository, and contacts nothing.
 	}
 	asJSON := c.Flags().Bool("json", false, "print the providers as JSON")
 	c.Run = func(ctx context.Context, args []string) error {
-		if len(args) > 0 {
-			return usagef("tracker providers takes no arguments")
-		}
 		if err := hostedGate(env); err != nil {
 			return err
+		}
+		if len(args) > 0 {
+			return usagef("tracker providers takes no arguments")
 		}
 		if *asJSON {
 			out := struct {
@@ -273,6 +273,9 @@ workspace, provider_context, candidate_token, status ("bound" or
 	provider := c.Flags().String("provider", "", "the tracker: "+providerNames())
 	asJSON := c.Flags().Bool("json", false, "print the resources as JSON")
 	c.Run = func(ctx context.Context, args []string) error {
+		if err := hostedGate(env); err != nil {
+			return err
+		}
 		if len(args) > 0 {
 			return usagef("tracker discover takes no arguments")
 		}

@@ -47,6 +47,9 @@ func newTrackerBindCmd(env *Env) *Command {
 	bindRef := fs.String("bind-ref", "", "use this existing binding (validated by the host)")
 	sel := fs.Int("select", 0, "pick candidate N of the list without asking")
 	c.Run = func(ctx context.Context, args []string) error {
+		if err := hostedGate(env); err != nil {
+			return err
+		}
 		if len(args) > 0 {
 			return usagef("tracker bind takes no arguments")
 		}
@@ -62,9 +65,6 @@ func newTrackerBindCmd(env *Env) *Command {
 		}
 		if selected && *sel < 1 {
 			return usagef("--select needs a candidate number from 1, got %d", *sel)
-		}
-		if err := hostedGate(env); err != nil {
-			return err
 		}
 		repo, err := loadTrackerRepo(env)
 		if err != nil {
@@ -322,11 +322,11 @@ resource stays connected to your team and can be bound again) and needs
 neither sign-in nor the network.`,
 	}
 	c.Run = func(ctx context.Context, args []string) error {
-		if len(args) > 0 {
-			return usagef("tracker unbind takes no arguments")
-		}
 		if err := hostedGate(env); err != nil {
 			return err
+		}
+		if len(args) > 0 {
+			return usagef("tracker unbind takes no arguments")
 		}
 		repo, err := loadTrackerRepo(env)
 		if err != nil {

@@ -69,11 +69,11 @@ bound_project_slug, this_repo, status}].`,
 	all := c.Flags().Bool("all", false, "also list every binding of your team")
 	asJSON := c.Flags().Bool("json", false, "print the status as JSON")
 	c.Run = func(ctx context.Context, args []string) error {
-		if len(args) > 0 {
-			return usagef("tracker status takes no arguments")
-		}
 		if err := hostedGate(env); err != nil {
 			return err
+		}
+		if len(args) > 0 {
+			return usagef("tracker status takes no arguments")
 		}
 		repo, err := loadTrackerRepo(env)
 		if err != nil {
@@ -217,6 +217,9 @@ link; an item already linked to another WP is refused by the host.`,
 	extKey := fs.String("external-key", "", "the tracker item's key, e.g. SK-12")
 	extURL := fs.String("external-url", "", "the tracker item's web address (http or https)")
 	c.Run = func(ctx context.Context, args []string) error {
+		if err := hostedGate(env); err != nil {
+			return err
+		}
 		if len(args) > 0 {
 			return usagef("tracker map add takes no arguments")
 		}
@@ -233,9 +236,6 @@ link; an item already linked to another WP is refused by the host.`,
 			if u, err := url.Parse(*extURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return usagef("--external-url %q is not an http or https URL", *extURL)
 			}
-		}
-		if err := hostedGate(env); err != nil {
-			return err
 		}
 		repo, err := loadTrackerRepo(env)
 		if err != nil {
@@ -274,11 +274,11 @@ external_key, external_url}]}.`,
 	}
 	asJSON := c.Flags().Bool("json", false, "print the mappings as JSON")
 	c.Run = func(ctx context.Context, args []string) error {
-		if len(args) > 0 {
-			return usagef("tracker map list takes no arguments")
-		}
 		if err := hostedGate(env); err != nil {
 			return err
+		}
+		if len(args) > 0 {
+			return usagef("tracker map list takes no arguments")
 		}
 		repo, err := loadTrackerRepo(env)
 		if err != nil {
