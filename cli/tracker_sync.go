@@ -277,23 +277,12 @@ func (s *trackerSyncer) wait(ctx context.Context, id string, poll func(context.C
 		if progress {
 			fmt.Fprintf(s.env.Stderr, "\roperation %s: %s (%s)   ", id, printable(string(st.Status)), time.Since(start).Round(time.Second))
 		}
-		if err := sleepCtx(wctx, delay); err != nil {
+		if err := hosted.Sleep(wctx, delay); err != nil {
 			if ctx.Err() != nil {
 				return st, ctx.Err()
 			}
 			return st, waitTimeout{last}
 		}
 		delay = min(2*delay, pollMax)
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -58,14 +58,7 @@ func (l *Login) sleep(ctx context.Context, d time.Duration) error {
 	if l.Sleep != nil {
 		return l.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return hosted.Sleep(ctx, d)
 }
 
 func (l *Login) host() string { return l.Client.Host.URL }
