@@ -74,6 +74,12 @@ var migrations = []migration{
 				value TEXT NOT NULL)`,
 		)
 	}},
+	{3, "lease holder", func(ctx context.Context, tx *sql.Tx) error {
+		// The PID of the process holding a lease, so a drainer that died
+		// (kill -9) can have its leases handed back at once instead of
+		// after they expire.
+		return addColumn(ctx, tx, "queue", "leased_by", "INTEGER")
+	}},
 }
 
 // migrate applies the missing migrations in one IMMEDIATE transaction, so

@@ -221,7 +221,7 @@ func (q *Queue) Lease(ctx context.Context, now time.Time, max int, maxBytes int,
 			ids[i] = l.ID
 		}
 		for chunk := range slices.Chunk(ids, 500) {
-			if _, err := tx.ExecContext(ctx, `UPDATE queue SET leased_until = ? WHERE id IN (`+intList(chunk)+`)`, unixMS(until)); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE queue SET leased_until = ?, leased_by = ? WHERE id IN (`+intList(chunk)+`)`, unixMS(until), q.holder); err != nil {
 				return err
 			}
 		}
@@ -240,8 +240,48 @@ func (q *Queue) Release(ctx context.Context, ids ...string) error {
 		return nil
 	}
 	return q.write(ctx, "release", func(tx *sql.Tx) error {
-		return eachID(ctx, tx, `UPDATE queue SET leased_until = NULL WHERE event_id = ?`, ids, nil)
+		return eachID(ctx, tx, `UPDATE queue SET leased_until = NULL, leased_by = NULL WHERE event_id = ?`, ids, nil)
 	})
+}
+
+// ReleaseOrphaned hands back the live leases of holders that alive says are
+// gone (a drainer killed mid-batch), so their events are sent again now
+// rather than when the leases expire. It returns how many were released.
+// A reused PID only makes it wait for the expiry, as before.
+func (q *Queue) ReleaseOrphaned(ctx context.Context, now time.Time, alive func(pid int) bool) (int, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT DISTINCT leased_by FROM queue
+		WHERE leased_by IS NOT NULL AND leased_until > ?`, unixMS(now))
+	if err != nil {
+		return 0, fmt.Errorf("release orphaned leases: queue %s: %w", q.path, err)
+	}
+	var dead []int64
+	for rows.Next() {
+		var pid int64
+		if err := rows.Scan(&pid); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if pid != int64(q.holder) && !alive(int(pid)) {
+			dead = append(dead, pid)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(dead) == 0 {
+		return 0, err
+	}
+	n := 0
+	err = q.write(ctx, "release orphaned leases", func(tx *sql.Tx) error {
+		n = 0
+		res, err := tx.ExecContext(ctx, `UPDATE queue SET leased_until = NULL, leased_by = NULL
+			WHERE leased_by IN (`+intList(dead)+`) AND leased_until > ?`, unixMS(now))
+		if err != nil {
+			return err
+		}
+		c, _ := res.RowsAffected()
+		n = int(c)
+		return nil
+	})
+	return n, err
 }
 
 // Ack removes delivered events (host answered success or duplicate). Ids no

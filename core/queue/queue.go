@@ -73,6 +73,8 @@ type Queue struct {
 	// anyway; queueing here is fairer and quicker than its busy-sleep loop,
 	// which remains for writers in other processes.
 	wsem chan struct{}
+	// holder identifies this process's leases (its PID).
+	holder int
 }
 
 // Open opens the queue at path, creating the file 0600 if it does not exist,
@@ -117,7 +119,7 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 	// (Stats) run beside a write.
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
-	q := &Queue{db: db, path: abs, maxSize: opts.MaxSize, now: opts.Now, wsem: make(chan struct{}, 1)}
+	q := &Queue{db: db, path: abs, maxSize: opts.MaxSize, now: opts.Now, wsem: make(chan struct{}, 1), holder: os.Getpid()}
 	if q.maxSize <= 0 {
 		q.maxSize = DefaultMaxSize
 	}

@@ -181,6 +181,7 @@ func TestOpen(t *testing.T) {
 		{"last_error", "TEXT", false, "", false},
 		{"last_attempt_at", "INTEGER", false, "", false},
 		{"leased_until", "INTEGER", false, "", false},
+		{"leased_by", "INTEGER", false, "", false},
 	}
 	if diff := cmp.Diff(want, cols); diff != "" {
 		t.Errorf("queue columns (-want +got):\n%s", diff)

@@ -17,6 +17,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/binding"
 	"github.com/spec-kitty/spec-kitty-sync/core/event"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
+	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 )
@@ -319,6 +320,13 @@ func (e *Engine) Upload(ctx context.Context, rep *Report) error {
 	}
 	if conn.Client == nil {
 		return fmt.Errorf("%w: no hosted client", ErrNotSignedIn)
+	}
+	// A drainer killed mid-batch (kill -9, power loss) left leases behind:
+	// hand them back now instead of waiting LeaseFor.
+	if n, err := e.Queue.ReleaseOrphaned(ctx, e.now(), localapi.Alive); err != nil {
+		e.log().Warn("release orphaned leases", "error", err.Error())
+	} else if n > 0 {
+		e.log().Info("released the leases of a drainer that is gone", "events", n)
 	}
 	var (
 		mu      sync.Mutex

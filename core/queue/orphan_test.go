@@ -1,0 +1,58 @@
+package queue
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestReleaseOrphaned: leases of a holder that is gone come back at once;
+// leases of a live holder and of this process stay.
+func TestReleaseOrphaned(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "queue.db")
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	q, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	for _, id := range []string{"a", "b", "c", "d"} {
+		if _, err := q.Enqueue(ctx, Item{EventID: id, EventType: "T", Data: []byte(`{"event_id":"` + id + `"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Three drainers: a dead one (pid 999991), a live one (999992), us.
+	open := func(pid int) *Queue {
+		o, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.holder = pid
+		t.Cleanup(func() { o.Close() })
+		return o
+	}
+	dead, live := open(999991), open(999992)
+	if l, _ := dead.Lease(ctx, now, 2, 0, time.Minute); len(l) != 2 {
+		t.Fatalf("dead holder leased %d", len(l))
+	}
+	if l, _ := live.Lease(ctx, now, 1, 0, time.Minute); len(l) != 1 {
+		t.Fatalf("live holder leased %d", len(l))
+	}
+	if l, _ := q.Lease(ctx, now, 1, 0, time.Minute); len(l) != 1 {
+		t.Fatalf("we leased %d", len(l))
+	}
+	alive := func(pid int) bool { return pid != 999991 }
+	n, err := q.ReleaseOrphaned(ctx, now, alive)
+	if err != nil || n != 2 {
+		t.Fatalf("released %d, %v; want the dead holder's 2", n, err)
+	}
+	got, err := q.Lease(ctx, now, 10, 0, time.Minute)
+	if err != nil || len(got) != 2 || got[0].EventID != "a" || got[1].EventID != "b" {
+		t.Errorf("after release leased %+v, %v; want a and b again", got, err)
+	}
+	if n, _ := q.ReleaseOrphaned(ctx, now, func(int) bool { return false }); n != 1 {
+		t.Errorf("second pass released %d, want only the other holder's 1 (never our own)", n)
+	}
+}
