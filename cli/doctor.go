@@ -146,7 +146,7 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 			case broken > 0:
 				add("missions", checkWarn, fmt.Sprintf("%d missions, %d with an unreadable meta.json or events file", len(ms), broken), "run `spec-kitty status` for details")
 			case malformed > 0:
-				add("missions", checkWarn, fmt.Sprintf("%d missions; %d malformed event lines skipped in %d files", len(ms), malformed, files), "run `spec-kitty status --mission M` to see the lines")
+				add("missions", checkWarn, fmt.Sprintf("%d missions; %s skipped in %s", len(ms), plural(malformed, "malformed event line", "malformed event lines"), plural(files, "file", "files")), "run `spec-kitty status --mission M` to see the lines")
 			default:
 				add("missions", checkOK, fmt.Sprintf("%d missions, no malformed event lines", len(ms)), "")
 			}
@@ -250,16 +250,10 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 		}
 	}
 
-	// Readiness as a hosted command would meet it.
-	opts := readiness.Options{RequireAuth: true, RequireHost: true, Probe: probeHost, Mission: ""}
-	if rerr == nil {
-		opts.RequireBinding = true
-		opts.Mission = mission.ResolveMission(repo, "")
-	}
+	// Readiness as `sync run` would meet it (auth, host, and with --probe
+	// reachability); the tracker binding is reported on its own line above.
+	opts := readiness.Options{RequireAuth: true, RequireHost: true, Probe: probeHost}
 	p := hostedProbes(env, store)
-	if rerr == nil {
-		p.Binding = func(context.Context) (bool, error) { return binding.Bound(repo) }
-	}
 	res := readiness.Evaluate(ctx, opts, p)
 	rep.Readiness = &res
 	switch {

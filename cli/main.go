@@ -7,17 +7,70 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/service/svcmgr"
 )
 
 // Main runs spec-kitty with args (without the program name) and returns the
 // process exit code. It is the only entry point of the CLI.
 func Main(ctx context.Context, args []string, env *Env) int {
+	if isServiceRun(args) {
+		// The daemon's variables may come from --env-file (the Windows
+		// logon task), and they must be in place before the gate decides
+		// what exists.
+		e, err := withEnvFile(env, args)
+		if err != nil {
+			return report(env.Stderr, err, "spec-kitty help service run")
+		}
+		env = e
+		if !rollout.Enabled(env.Getenv) {
+			// CONTRACTS §2: `service run` with the gate off exits 0 at once,
+			// saying why, so a leftover service definition fails closed
+			// without a restart loop.
+			fmt.Fprintln(env.Stderr, "spec-kitty: rollout disabled; the sync daemon does not run")
+			return ExitOK
+		}
+	}
 	root := NewTree(env)
 	cmd, rest, err := resolve(root, args)
 	if err != nil {
 		return report(env.Stderr, err, "")
 	}
 	return run(ctx, env, cmd, rest)
+}
+
+// isServiceRun reports whether args invoke `spec-kitty service run`.
+func isServiceRun(args []string) bool {
+	return len(args) >= 2 && args[0] == "service" && args[1] == "run"
+}
+
+// withEnvFile overlays the variables of `service run --env-file PATH` on env.
+func withEnvFile(env *Env, args []string) (*Env, error) {
+	path := ""
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--env-file="); ok {
+			path = v
+		} else if a == "--env-file" && i+1 < len(args) {
+			path = args[i+1]
+		}
+	}
+	if path == "" {
+		return env, nil
+	}
+	vars, err := svcmgr.LoadEnvFile(path)
+	if err != nil {
+		return nil, failf("%s", err)
+	}
+	e := *env
+	base := env.Getenv
+	e.Getenv = func(k string) string {
+		if v, ok := vars[k]; ok {
+			return v
+		}
+		return base(k)
+	}
+	return &e, nil
 }
 
 // resolve walks the command words at the front of args down the tree.

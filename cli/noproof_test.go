@@ -663,7 +663,10 @@ func TestNoNetworkNoDaemonGateOn(t *testing.T) {
 		if res.code != 0 {
 			t.Errorf("exit %d; stderr %s", res.code, res.stderr)
 		}
-		if len(res.report.Respawns) == 0 || res.report.LastExit == res.report.MainPID {
+		// Whether the daemon also outlives the command depends on when
+		// stopDaemon stops it, so only the self-start and the files are
+		// required of the control.
+		if len(res.report.Respawns) == 0 {
 			t.Errorf("the proof missed the daemon: respawns %q, last exit %d, main %d", res.report.Respawns, res.report.LastExit, res.report.MainPID)
 		}
 		if !slices.ContainsFunc(res.problems, func(s string) bool { return strings.HasPrefix(s, "daemon files left") }) {

@@ -51,29 +51,15 @@ SIGTERM or Ctrl-C. It logs to <home>/logs/sync-daemon.log.`,
 	}
 	background := c.Flags().Bool("background", false, "log only to the log file (set when spawned detached)")
 	once := c.Flags().Bool("once", false, "run one import/upload cycle and exit, under either policy")
-	envFile := c.Flags().String("env-file", "", "read SPEC_KITTY_* variables from this file first (the Windows logon task uses it)")
+	// Applied by Main before the command tree is built (withEnvFile): the
+	// gate may come from the file.
+	c.Flags().String("env-file", "", "read SPEC_KITTY_* variables from this file first (the Windows logon task uses it)")
 	c.Run = func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usagef("service run takes no arguments")
 		}
-		denv := env
-		if *envFile != "" {
-			vars, err := svcmgr.LoadEnvFile(*envFile)
-			if err != nil {
-				return failf("%s", err)
-			}
-			e := *env
-			base := env.Getenv
-			e.Getenv = func(k string) string {
-				if v, ok := vars[k]; ok {
-					return v
-				}
-				return base(k)
-			}
-			denv = &e
-		}
 		return svcmgr.RunService(ctx, func(ctx context.Context) error {
-			return runDaemon(ctx, denv, *background, *once)
+			return runDaemon(ctx, env, *background, *once)
 		})
 	}
 	return c
@@ -354,10 +340,29 @@ func newServiceUninstallCmd(env *Env) *Command {
 }
 
 func newServiceStartCmd(env *Env) *Command {
-	return serviceVerb(env, "start", "start the OS service (policy auto only)",
+	c := serviceVerb(env, "start", "start the OS service (policy auto only)",
 		`Service start starts the installed service through the service manager.
 Under the manual policy it prints the manual-mode notice and starts nothing.`,
 		func(ctx context.Context, m svcmgr.Manager) error { return startUnderPolicy(ctx, env, m) })
+	run := c.Run
+	c.Run = func(ctx context.Context, args []string) error {
+		// The policy decides before any service manager is looked at.
+		if rollout.Enabled(env.Getenv) {
+			cfg, err := loadConfig(env)
+			if err != nil {
+				return err
+			}
+			if cfg.Policy() == policy.Manual {
+				if len(args) > 0 {
+					return usagef("service start takes no arguments")
+				}
+				fmt.Fprint(env.Stdout, policy.ManualNotice)
+				return nil
+			}
+		}
+		return run(ctx, args)
+	}
+	return c
 }
 
 func newServiceStopCmd(env *Env) *Command {

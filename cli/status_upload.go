@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
+	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 )
 
@@ -30,6 +32,10 @@ func uploadEmitted(ctx context.Context, env *Env, repo string, line mission.Line
 	}
 	eng := newEngine(env, q, nil)
 	if _, err := eng.ImportFiles(ctx, repo, line.Path); err != nil {
+		if errors.Is(err, queue.ErrQueueFull) {
+			// The error already names the size and `spec-kitty sync run`.
+			return failf("event written to %s but not queued for upload: %s", line.Path, err)
+		}
 		return withHint(failf("event written to %s but not queued for upload: %s", line.Path, err),
 			"run `spec-kitty sync run` to upload what is queued")
 	}

@@ -298,16 +298,18 @@ func runSyncStart(ctx context.Context, env *Env) error {
 	return reportOutcome(env, out, env.Stdout)
 }
 
-// reportOutcome prints an EnsureRunning outcome of a remote-required command;
-// the manual-mode notice goes to notice (stdout, or stderr for status emit).
-func reportOutcome(env *Env, out policy.Outcome, notice io.Writer) error {
+// reportOutcome prints an EnsureRunning outcome of a remote-required
+// command on w: stdout when the outcome is the command's result (sync
+// start), stderr when the command has another result (status emit, tracker
+// sync).
+func reportOutcome(env *Env, out policy.Outcome, w io.Writer) error {
 	switch {
 	case out.Started:
-		fmt.Fprintf(env.Stderr, "sync daemon started (pid %d)\n", out.PID)
+		fmt.Fprintf(w, "sync daemon started (pid %d)\n", out.PID)
 	case out.AlreadyRunning:
-		fmt.Fprintf(env.Stderr, "sync daemon running (pid %d); asked it to sync now\n", out.PID)
+		fmt.Fprintf(w, "sync daemon running (pid %d); asked it to sync now\n", out.PID)
 	case out.SkippedReason == policy.ReasonManual:
-		fmt.Fprint(notice, policy.ManualNotice)
+		fmt.Fprint(w, policy.ManualNotice)
 	case strings.HasPrefix(out.SkippedReason, policy.ReasonStartFailed):
 		return withHint(failf("could not start the sync daemon: %s", strings.TrimPrefix(out.SkippedReason, policy.ReasonStartFailed+": ")),
 			"run `spec-kitty sync run` to sync in the foreground")

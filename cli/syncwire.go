@@ -57,7 +57,9 @@ func openQueue(ctx context.Context, env *Env, create bool) (*queue.Queue, error)
 	if err != nil {
 		return nil, err
 	}
-	opts := queue.Options{MaxSize: cfg.MaxQueueSize, Now: env.Now, MustExist: !create}
+	// Reads (sync status, doctor) open read-only: a local-only command
+	// writes nothing in the state home (CONTRACTS §1).
+	opts := queue.Options{MaxSize: cfg.MaxQueueSize, Now: env.Now, ReadOnly: !create}
 	if create {
 		if err := home.EnsureHome(); err != nil {
 			return nil, failf("%s", err)

@@ -89,9 +89,6 @@ type Server struct {
 	pages    map[string]*template.Template
 	static   fs.FS
 
-	qmu   sync.Mutex
-	queue queueHandle
-
 	rowsMu sync.Mutex
 	rows   map[*mission.Mission]cachedRow
 }
@@ -146,12 +143,9 @@ func New(cfg Config) (*Server, error) {
 // URL is the address to open in a browser.
 func (s *Server) URL() string { return "http://" + s.cfg.Addr + "/" }
 
-// Close releases the queue handle, if one was opened.
-func (s *Server) Close() error {
-	s.qmu.Lock()
-	defer s.qmu.Unlock()
-	return s.queue.close()
-}
+// Close releases what the server holds. The queue is opened per request,
+// so there is nothing left to release; Close stays for callers' symmetry.
+func (s *Server) Close() error { return nil }
 
 // Serve runs the dashboard on ln (bound to Config.Addr) until ctx ends, then
 // shuts down gracefully. It returns nil after a shutdown caused by ctx.

@@ -71,30 +71,17 @@ func timePtr(t time.Time) *time.Time {
 
 // queueHandle is the read-mostly queue connection, opened on first need and
 // only if queue.db exists: the dashboard never creates the queue.
-type queueHandle struct {
-	q    *queue.Queue
-	path string
-}
-
-func (h *queueHandle) close() error {
-	if h.q == nil {
-		return nil
-	}
-	err := h.q.Close()
-	h.q = nil
-	return err
-}
-
 func (s *Server) queueStats(ctx context.Context, path string) queueStatus {
-	s.qmu.Lock()
-	defer s.qmu.Unlock()
-	q, err := s.openQueueLocked(ctx, path)
+	// Read-only and per request: the dashboard writes nothing in the state
+	// home for a read, and a fresh open always sees the daemon's latest.
+	q, err := queue.Open(ctx, path, queue.Options{ReadOnly: true})
 	if errors.Is(err, fs.ErrNotExist) {
 		return queueStatus{}
 	}
 	if err != nil {
 		return queueStatus{Error: err.Error()}
 	}
+	defer q.Close()
 	st, err := q.Stats(ctx)
 	if err != nil {
 		return queueStatus{Present: true, Error: err.Error()}
@@ -349,13 +336,12 @@ func (s *Server) registerRepo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.qmu.Lock()
-	q, err := s.openQueueLocked(ctx, h.Queue())
+	q, err := queue.Open(ctx, h.Queue(), queue.Options{MustExist: true})
 	var added bool
 	if err == nil {
 		added, err = q.RegisterRepo(ctx, s.cfg.Repo)
+		q.Close()
 	}
-	s.qmu.Unlock()
 	if err != nil || !added {
 		return err
 	}
@@ -363,20 +349,4 @@ func (s *Server) registerRepo(ctx context.Context) error {
 		return fmt.Errorf("wake the daemon: %w", err)
 	}
 	return nil
-}
-
-// openQueueLocked returns the queue handle, opening an existing queue.db
-// on first use; the error wraps fs.ErrNotExist when there is none.
-func (s *Server) openQueueLocked(ctx context.Context, path string) (*queue.Queue, error) {
-	if s.queue.q != nil && s.queue.path != path {
-		s.queue.close()
-	}
-	if s.queue.q == nil {
-		q, err := queue.Open(ctx, path, queue.Options{MustExist: true})
-		if err != nil {
-			return nil, err
-		}
-		s.queue = queueHandle{q: q, path: path}
-	}
-	return s.queue.q, nil
 }

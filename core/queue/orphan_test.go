@@ -2,6 +2,9 @@ package queue
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -55,4 +58,47 @@ func TestReleaseOrphaned(t *testing.T) {
 	if n, _ := q.ReleaseOrphaned(ctx, now, func(int) bool { return false }); n != 1 {
 		t.Errorf("second pass released %d, want only the other holder's 1 (never our own)", n)
 	}
+}
+
+// TestReadOnly: a read-only open creates nothing, sees the data, refuses
+// writes, and fails on a missing database without creating it.
+func TestReadOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "queue.db")
+	if _, err := Open(ctx, path, Options{ReadOnly: true}); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing db: %v, want ErrNotExist", err)
+	}
+	q, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Enqueue(ctx, Item{EventID: "a", EventType: "T", Data: []byte(`{}`)})
+	q.Close() // the last writer closes: its WAL is checkpointed away
+
+	before, _ := os.ReadDir(dir)
+	r, err := Open(ctx, path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := r.Stats(ctx)
+	if err != nil || st.Depth != 1 {
+		t.Errorf("stats %+v, %v; want depth 1", st, err)
+	}
+	if _, err := r.Enqueue(ctx, Item{EventID: "b", EventType: "T", Data: []byte(`{}`)}); err == nil {
+		t.Error("a read-only queue accepted a write")
+	}
+	r.Close()
+	after, _ := os.ReadDir(dir)
+	if len(after) != len(before) {
+		t.Errorf("files before %v, after %v: the read-only open created files", names(before), names(after))
+	}
+}
+
+func names(es []os.DirEntry) []string {
+	var s []string
+	for _, e := range es {
+		s = append(s, e.Name())
+	}
+	return s
 }

@@ -58,6 +58,10 @@ type Options struct {
 	Now func() time.Time
 	// CreateDir makes Open create the database's directory (0700) if missing.
 	CreateDir bool
+	// ReadOnly opens an existing database for reading only (SQLite
+	// mode=ro, no migration, nothing created): for status displays, which
+	// may not write in the state home. It implies MustExist; writes fail.
+	ReadOnly bool
 	// MustExist makes Open fail (wrapping fs.ErrNotExist) instead of creating
 	// a missing database, for read-mostly callers like `sync status`.
 	MustExist bool
@@ -93,7 +97,7 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 			return nil, fmt.Errorf("open queue %s: %w", path, err)
 		}
 	}
-	if opts.MustExist {
+	if opts.MustExist || opts.ReadOnly {
 		if _, err := os.Stat(abs); err != nil {
 			return nil, fmt.Errorf("open queue %s: %w", path, err)
 		}
@@ -111,7 +115,7 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 		busy = DefaultBusyTimeout
 	}
 	busy = max(busy, MinBusyTimeout)
-	db, err := sql.Open("sqlite", dsn(abs, busy))
+	db, err := sql.Open("sqlite", dsn(abs, busy, opts.ReadOnly))
 	if err != nil {
 		return nil, fmt.Errorf("open queue %s: %w", path, err)
 	}
@@ -126,11 +130,32 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 	if q.now == nil {
 		q.now = time.Now
 	}
+	if opts.ReadOnly {
+		if err := q.checkReadable(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open queue %s: %w", path, err)
+		}
+		return q, nil
+	}
 	if err := q.migrateRetrying(ctx, busy); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open queue %s: %w", path, err)
 	}
 	return q, nil
+}
+
+// checkReadable makes sure a read-only open sees a schema this program
+// knows (a database never migrated cannot be read as a queue).
+func (q *Queue) checkReadable(ctx context.Context) error {
+	var v int
+	if err := q.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v < migrations[len(migrations)-1].version {
+		return fmt.Errorf("schema version %d is older than this program's %d: run a hosted command (e.g. `spec-kitty sync run`) once to upgrade it",
+			v, migrations[len(migrations)-1].version)
+	}
+	return nil
 }
 
 // migrateRetrying runs migrate until it stops meeting SQLITE_BUSY or busy
@@ -165,12 +190,25 @@ func isBusy(err error) bool {
 
 // dsn builds a file: URI (so any byte of the path survives) with the
 // connection settings every connection of the pool gets.
-func dsn(abs string, busy time.Duration) string {
+func dsn(abs string, busy time.Duration, readOnly bool) string {
 	p := filepath.ToSlash(abs)
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p // Windows: /C:/...
 	}
 	u := url.URL{Scheme: "file", Path: p}
+	if readOnly {
+		mode := "mode=ro"
+		if _, err := os.Stat(abs + "-wal"); err != nil {
+			// No writer has the database open (the last one checkpointed
+			// and removed its WAL): read the file as it is, so SQLite
+			// creates no -wal/-shm files for this reader. A writer that
+			// starts meanwhile can at worst make this read fail, never
+			// change what it wrote.
+			mode = "immutable=1"
+		}
+		return u.String() + "?" + mode + "&_pragma=" + url.QueryEscape("busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")") +
+			"&_pragma=" + url.QueryEscape("query_only(1)")
+	}
 	q := "_txlock=immediate" +
 		"&_pragma=" + url.QueryEscape("busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")") +
 		"&_pragma=" + url.QueryEscape("journal_mode(WAL)") +

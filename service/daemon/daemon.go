@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -120,6 +121,14 @@ func Run(ctx context.Context, o Options) error {
 	// 3. Lock.
 	if err := o.Home.EnsureHome(); err != nil {
 		return err
+	}
+	// The socket's directory must be private (CONTRACTS §7); a home made
+	// by hand with a looser mode is tightened, and said so.
+	if fi, err := os.Stat(o.Home.Dir); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(o.Home.Dir, 0o700); err != nil {
+			return fmt.Errorf("make %s private (mode 0700): %w", o.Home.Dir, err)
+		}
+		log.Warn("state home was readable by others; changed to 0700", "home", o.Home.Dir, "was", fi.Mode().Perm().String())
 	}
 	lock := flock.New(o.Home.DaemonLock(), flock.SetPermissions(0o600))
 	ok, err := lock.TryLock()

@@ -359,3 +359,23 @@ func TestSocketPathTooLong(t *testing.T) {
 		t.Errorf("Run = %v, want an error telling to shorten SPEC_KITTY_HOME", err)
 	}
 }
+
+func TestLooseHomeIsMadePrivate(t *testing.T) {
+	h := newHarness(t)
+	if err := os.MkdirAll(h.home.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(h.home.Dir, 0o755)
+	o := h.opts()
+	o.Once = true
+	if err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(h.home.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		t.Errorf("home mode %v after the daemon ran, want 0700", fi.Mode().Perm())
+	}
+}

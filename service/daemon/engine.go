@@ -87,12 +87,24 @@ func (e *Engine) Cycle(ctx context.Context) (Report, error) {
 		rep.Imported = n
 		return rep, err
 	}
-	n, ierr := e.ImportAll(ctx, "")
-	rep.Imported = n
-	if ierr != nil && ctx.Err() == nil {
-		e.log().Warn("import", "error", ierr.Error())
+	var ierr, uerr error
+	for {
+		var n int
+		n, ierr = e.ImportAll(ctx, "")
+		rep.Imported += n
+		if ierr != nil && ctx.Err() == nil {
+			e.log().Warn("import", "error", ierr.Error())
+		}
+		sent := rep.Delivered + rep.Duplicates + rep.DeadLettered
+		uerr = e.Upload(ctx, &rep)
+		// A full queue was imported up to its limit: while uploading makes
+		// room, import the rest — one `sync run` drains a large backlog
+		// even with a small max_queue_size.
+		progress := rep.Delivered+rep.Duplicates+rep.DeadLettered > sent
+		if uerr != nil || !errors.Is(ierr, queue.ErrQueueFull) || !progress || ctx.Err() != nil {
+			break
+		}
 	}
-	uerr := e.Upload(ctx, &rep)
 	if st, err := e.Queue.Stats(ctx); err == nil {
 		rep.QueueDepth, rep.DeadLetters = st.Depth, st.DeadLetters
 	}
@@ -152,7 +164,7 @@ func (e *Engine) project(repo string) (event.Project, error) {
 	return event.Project{UUID: p.UUID, Slug: p.Slug, NodeID: p.NodeID}, nil
 }
 
-func (e *Engine) importFile(ctx context.Context, repo, path string, cur queue.Cursor, proj event.Project, team string) (int, error) {
+func (e *Engine) importFile(ctx context.Context, repo, path string, cur queue.Cursor, proj event.Project, team string, room *int) (int, error) {
 	if fi, err := os.Stat(path); err == nil && unchanged(cur, fi) {
 		// The common idle case: nothing appended since the last import.
 		// Skipping the open and the fingerprint keeps an idle tick over
@@ -187,7 +199,7 @@ func (e *Engine) importFile(ctx context.Context, repo, path string, cur queue.Cu
 	added := 0
 	var items []queue.Item
 	var lines []event.Line
-	flush := func() error {
+	flush := func(offset int64, number int) error {
 		if len(lines) > 0 {
 			first, err := e.Queue.ReserveLamport(ctx, len(lines))
 			if err != nil {
@@ -204,7 +216,7 @@ func (e *Engine) importFile(ctx context.Context, repo, path string, cur queue.Cu
 			}
 		}
 		cur.Repo, cur.Path = repo, path
-		cur.Offset, cur.Line = sc.Offset(), sc.Number()
+		cur.Offset, cur.Line = offset, number
 		cur.Size, cur.ModTime = fi.Size(), fi.ModTime()
 		fp, err := queue.Fingerprint(f, cur.Offset)
 		if err != nil {
@@ -216,7 +228,11 @@ func (e *Engine) importFile(ctx context.Context, repo, path string, cur queue.Cu
 		items, lines = items[:0], lines[:0]
 		return err
 	}
-	for sc.Scan() {
+	for {
+		before, beforeLine := sc.Offset(), sc.Number()
+		if !sc.Scan() {
+			break
+		}
 		l, err := sc.Line()
 		switch {
 		case err != nil:
@@ -224,11 +240,19 @@ func (e *Engine) importFile(ctx context.Context, repo, path string, cur queue.Cu
 			cur.LastError = err.Error()
 		case !l.Synced():
 			cur.NoEventID++
+		case *room <= 0:
+			// No room left: stop before this line; it is read again
+			// next time.
+			if err := flush(before, beforeLine); err != nil {
+				return added, err
+			}
+			return added, queue.ErrQueueFull
 		default:
 			lines = append(lines, l)
+			*room--
 		}
 		if len(lines) >= importChunk {
-			if err := flush(); err != nil {
+			if err := flush(sc.Offset(), sc.Number()); err != nil {
 				return added, err
 			}
 		}
@@ -236,7 +260,7 @@ func (e *Engine) importFile(ctx context.Context, repo, path string, cur queue.Cu
 	if err := sc.Err(); err != nil {
 		return added, err
 	}
-	return added, flush()
+	return added, flush(sc.Offset(), sc.Number())
 }
 
 // unchanged reports whether the file still has the size and modification
@@ -276,11 +300,23 @@ func (e *Engine) ImportFiles(ctx context.Context, repo string, files ...string) 
 	for _, c := range cursors {
 		byPath[c.Path] = c
 	}
+	st, err := e.Queue.Stats(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// room is how many more events max_queue_size admits; a file is
+	// imported up to it and its cursor stops there, so the rest follows
+	// once uploads made room (nothing is evicted, nothing skipped).
+	room := st.MaxSize - st.Depth
 	total := 0
 	var errs []error
 	for _, f := range files {
-		n, err := e.importFile(ctx, repo, f, byPath[f], proj, team)
+		n, err := e.importFile(ctx, repo, f, byPath[f], proj, team, &room)
 		total += n
+		if errors.Is(err, queue.ErrQueueFull) {
+			return total, fmt.Errorf("%w: %d events queued, max_queue_size %d; the rest of the new lines wait in their files; run `spec-kitty sync run` to upload and import them",
+				queue.ErrQueueFull, st.Depth+total, st.MaxSize)
+		}
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -402,5 +404,37 @@ func TestEmittedLineUploadedOnce(t *testing.T) {
 	rep := r.drain(t, 3)
 	if rep.Delivered != 1 || rep.Duplicates != 0 || rep.Imported != 0 || r.srv.DuplicateCount() != before {
 		t.Errorf("after emit: %+v (host duplicates %d -> %d); want it sent exactly once", rep, before, r.srv.DuplicateCount())
+	}
+}
+
+// TestSmallQueueImportsInSteps: with max_queue_size below a file's backlog
+// the import stops at the limit (cursor mid-file, nothing skipped), and one
+// Cycle keeps importing as uploads make room until everything is delivered.
+func TestSmallQueueImportsInSteps(t *testing.T) {
+	r := newRig(t, someMissions(t, 3)...)
+	want := syncedIDs(t, r.repo)
+	if len(want) <= 10 {
+		t.Fatalf("fixture missions too small: %d events", len(want))
+	}
+	small, err := queue.Open(context.Background(), r.q.Path(), queue.Options{MaxSize: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	r.eng.Queue = small
+
+	n, err := r.eng.ImportRepo(context.Background(), r.repo)
+	if !errors.Is(err, queue.ErrQueueFull) || n != 7 || !strings.Contains(err.Error(), "max_queue_size 7") {
+		t.Fatalf("ImportRepo = %d, %v; want 7 and a queue-full error naming the size", n, err)
+	}
+	rep, err := r.eng.Cycle(context.Background())
+	if err != nil {
+		t.Fatalf("Cycle: %v", err)
+	}
+	if diff := diffSets(want, hostIDs(r.srv)); diff != "" {
+		t.Fatalf("after one cycle with a 7-event queue: %s (%+v)", diff, rep)
+	}
+	if st, _ := small.Stats(context.Background()); st.Depth != 0 {
+		t.Errorf("queue depth %d after the cycle", st.Depth)
 	}
 }

@@ -143,7 +143,7 @@ func dashboardRepo(ctx context.Context, home paths.Home, getenv func(string) str
 			return ""
 		}
 	}
-	q, err := queue.Open(ctx, home.Queue(), queue.Options{MustExist: true})
+	q, err := queue.Open(ctx, home.Queue(), queue.Options{ReadOnly: true})
 	if err != nil {
 		return ""
 	}
