@@ -330,6 +330,12 @@ func (it item) click(t testing.TB, s shown, label string) {
 	defer cancel()
 	call := it.menu.CallWithContext(ctx, "com.canonical.dbusmenu.Event", 0, s.Menu[i].ID, "clicked", dbus.MakeVariant(""), uint32(0))
 	if call.Err != nil {
+		// "Quit" may end the tray before it answers the click; the caller
+		// checks the exit itself.
+		var de dbus.Error
+		if label == tray.LabelQuit && errors.As(call.Err, &de) && de.Name == "org.freedesktop.DBus.Error.NoReply" {
+			return
+		}
 		t.Fatalf("click %q: %v", label, call.Err)
 	}
 }
