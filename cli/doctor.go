@@ -239,7 +239,7 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 			case qerr != nil:
 				add("queue", checkFail, qerr.Error(), "")
 			case qs.DeadLetters > 0:
-				add("queue", checkWarn, fmt.Sprintf("%d queued, %d dead letters, %d malformed lines skipped", qs.Depth, qs.DeadLetters, mal), "run `spec-kitty sync status` to see them")
+				add("queue", checkWarn, fmt.Sprintf("%d queued, %d dead letters, %d malformed lines skipped", qs.Depth, qs.DeadLetters, mal), "run `spec-kitty sync status` to see why; `spec-kitty sync retry --all` once fixed")
 			default:
 				add("queue", checkOK, fmt.Sprintf("%d queued, no dead letters, %d malformed lines skipped", qs.Depth, mal), "")
 			}

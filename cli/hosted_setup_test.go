@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -82,10 +83,11 @@ func scriptServer(ts *testscript.TestScript) *hostedtest.Server {
 //	hosted expire            expire every access token
 //	hosted async on|off      answer tracker operations with 202 + polling
 //	hosted down              stop the server (the host becomes unreachable)
+//	hosted reject all|none   refuse every event for good (per-event "rejected"), or stop
 var hostedCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"hosted": func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) == 0 {
-			ts.Fatalf("usage: hosted signin|events|fault|expire|async|down ...")
+			ts.Fatalf("usage: hosted signin|events|fault|expire|async|down|reject ...")
 		}
 		srv := scriptServer(ts)
 		switch args[0] {
@@ -123,6 +125,17 @@ var hostedCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 			}
 		case "expire":
 			srv.ExpireAccessTokens()
+		case "reject":
+			// hosted reject all: every event is refused for good, until
+			// hosted reject none.
+			if len(args) != 2 {
+				ts.Fatalf("usage: hosted reject all|none")
+			}
+			if args[1] == "none" {
+				srv.ClearRejects()
+			} else {
+				srv.SetRejectFunc(func(string, json.RawMessage) (string, bool) { return "schema_violation: refused by the test", true })
+			}
 		case "async":
 			srv.SetAsync(len(args) > 1 && args[1] == "on")
 		case "down":

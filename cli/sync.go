@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ func newSyncCmd(env *Env) *Command {
 Events are queued locally in <home>/queue.db and uploaded by the background
 daemon (policy "auto") or by 'spec-kitty sync run' (any policy). Nothing is
 lost while offline: events stay queued until the host confirms them.`,
-		Commands: []*Command{newSyncRunCmd(env), newSyncStatusCmd(env), newSyncStartCmd(env), newSyncStopCmd(env)},
+		Commands: []*Command{newSyncRunCmd(env), newSyncStatusCmd(env), newSyncStartCmd(env), newSyncStopCmd(env), newSyncRetryCmd(env)},
 	}
 }
 
@@ -49,7 +50,9 @@ registered repository (and of the current one, which it registers), uploads
 the whole queue in batches, and prints a summary. It never starts the
 background daemon and works under either policy.
 
-Exit status 1 when events could not be delivered (they stay queued).`,
+Exit status 1 when events could not be delivered (they stay queued) or the
+host refused some for good (dead letters: see 'spec-kitty sync status' and
+'spec-kitty sync retry').`,
 	}
 	asJSON := c.Flags().Bool("json", false, "print the summary as JSON")
 	c.Run = func(ctx context.Context, args []string) error {
@@ -96,6 +99,10 @@ Exit status 1 when events could not be delivered (they stay queued).`,
 				return withHint(failf("%s", runErr), "run `spec-kitty auth login`")
 			}
 			return withHint(failf("%s", runErr), fmt.Sprintf("%d events stay queued; run `spec-kitty sync run` again later", sum.QueueDepth))
+		}
+		if sum.DeadLettered > 0 {
+			return withHint(failf("the host refused %d events for good; they are kept as dead letters", sum.DeadLettered),
+				"run `spec-kitty sync status` to see why, and `spec-kitty sync retry --all` once it is fixed")
 		}
 		return nil
 	}
@@ -266,6 +273,9 @@ func printSyncStatus(env *Env, st syncStatus) {
 	for _, d := range st.Dead {
 		fmt.Fprintf(w, "  %s %s: %s\n", d.EventID, d.Type, d.Reason)
 	}
+	if st.DeadLetters > 0 {
+		fmt.Fprintf(w, "  (once the cause is fixed: spec-kitty sync retry --all)\n")
+	}
 	fmt.Fprintf(w, "malformed:     %d lines skipped\n", st.Malformed)
 	for _, f := range st.Files {
 		fmt.Fprintf(w, "  %s: %d (%s)\n", f.Path, f.Malformed, f.LastError)
@@ -360,3 +370,47 @@ Queued events stay queued.`,
 }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+func newSyncRetryCmd(env *Env) *Command {
+	c := &Command{
+		UsageLine: "spec-kitty sync retry (--all | EVENT_ID...)",
+		Short:     "put dead-lettered events back in the queue",
+		Long: `Sync retry moves events the host refused for good (the dead letters listed
+by 'spec-kitty sync status') back into the queue with a fresh retry count,
+once what made the host refuse them is fixed. They are uploaded by the
+daemon's next cycle or by 'spec-kitty sync run'. It contacts nothing and
+starts nothing.`,
+	}
+	all := c.Flags().Bool("all", false, "requeue every dead letter")
+	c.Run = func(ctx context.Context, args []string) error {
+		if err := hostedGate(env); err != nil {
+			return err
+		}
+		if *all == (len(args) > 0) {
+			return usagef("name the events to retry, or --all")
+		}
+		home, err := env.Home()
+		if err != nil {
+			return failf("%s", err)
+		}
+		if _, err := os.Stat(home.Queue()); errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintln(env.Stdout, "requeued 0 events (nothing was ever queued)")
+			return nil
+		}
+		q, err := openQueue(ctx, env, true)
+		if err != nil {
+			return err
+		}
+		defer q.Close()
+		n, err := q.Requeue(ctx, args...)
+		if err != nil {
+			return failf("%s", err)
+		}
+		fmt.Fprintf(env.Stdout, "requeued %d events\n", n)
+		if len(args) > n {
+			return failf("%d of the named events are not dead letters", len(args)-n)
+		}
+		return nil
+	}
+	return c
+}

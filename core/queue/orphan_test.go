@@ -102,3 +102,44 @@ func names(es []os.DirEntry) []string {
 	}
 	return s
 }
+
+func TestRequeue(t *testing.T) {
+	ctx := context.Background()
+	q, err := Open(ctx, filepath.Join(t.TempDir(), "queue.db"), Options{MaxSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	for _, id := range []string{"a", "b", "c"} {
+		q.Enqueue(ctx, Item{EventID: id, EventType: "T", Data: []byte(`{}`)})
+		if err := q.DeadLetter(ctx, id, "rejected"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := q.Requeue(ctx, "b"); err != nil || n != 1 {
+		t.Fatalf("Requeue(b) = %d, %v", n, err)
+	}
+	q.Enqueue(ctx, Item{EventID: "x", EventType: "T", Data: []byte(`{}`)}, Item{EventID: "y", EventType: "T", Data: []byte(`{}`)})
+	// b, x, y queued: the two other dead letters do not fit max_queue_size 3.
+	if _, err := q.Requeue(ctx); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("Requeue over the limit = %v, want ErrQueueFull", err)
+	}
+	if dead, _ := q.DeadLetters(ctx, 0); len(dead) != 2 {
+		t.Errorf("a refused requeue changed the dead letters: %d left", len(dead))
+	}
+	l, _ := q.Lease(ctx, time.Now(), 10, 0, time.Minute)
+	var ids []string
+	for _, e := range l {
+		ids = append(ids, e.EventID)
+		if e.EventID == "b" && e.RetryCount != 0 {
+			t.Errorf("requeued event keeps retry count %d", e.RetryCount)
+		}
+	}
+	q.Ack(ctx, ids...)
+	if n, err := q.Requeue(ctx); err != nil || n != 2 {
+		t.Fatalf("Requeue() = %d, %v; want the 2 left", n, err)
+	}
+	if st, _ := q.Stats(ctx); st.Depth != 2 || st.DeadLetters != 0 {
+		t.Errorf("stats after requeue: %+v", st)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -86,4 +87,47 @@ func (q *Queue) DeadLetters(ctx context.Context, limit int) ([]Dead, error) {
 		return nil, fmt.Errorf("dead letters: queue %s: %w", q.path, err)
 	}
 	return out, nil
+}
+
+// Requeue moves dead letters back into the queue, with a fresh retry count,
+// so they are sent again (after whatever made the host refuse them was
+// fixed). ids selects them; none means every dead letter. It returns how
+// many were requeued and refuses, changing nothing, when they would pass
+// max_queue_size.
+func (q *Queue) Requeue(ctx context.Context, ids ...string) (int, error) {
+	where, args := "", []any{}
+	if len(ids) > 0 {
+		where = " WHERE event_id IN (" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")"
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	n := 0
+	err := q.write(ctx, "requeue", func(tx *sql.Tx) error {
+		n = 0
+		var count, depth int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM dead_letter`+where, args...).Scan(&count); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM queue`).Scan(&depth); err != nil {
+			return err
+		}
+		if depth+count > q.maxSize {
+			return fmt.Errorf("%w: %d events queued, %d dead letters would pass max_queue_size %d; run `spec-kitty sync run` first",
+				ErrQueueFull, depth, count, q.maxSize)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO queue (event_id, event_type, data, timestamp, retry_count)
+			SELECT event_id, event_type, data, ?, 0 FROM dead_letter`+where, append([]any{q.now().Unix()}, args...)...)
+		if err != nil {
+			return err
+		}
+		c, _ := res.RowsAffected()
+		n = int(c)
+		_, err = tx.ExecContext(ctx, `DELETE FROM dead_letter`+where, args...)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("requeue: queue %s: %w", q.path, err)
+	}
+	return n, nil
 }
