@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/cli/dashboard"
+	"github.com/spec-kitty/spec-kitty-sync/core/corpus"
 	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
@@ -37,7 +38,8 @@ func newDashboardRig(t *testing.T) *dashboardRig {
 	}
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
-	if err := fixture.CopyMissions(repo, "002-lightweight-pypi-release"); err != nil {
+	corpusDir, _ := fixture.Default(t)
+	if err := fixture.CopyMissions(corpusDir, repo, corpus.SampleDone); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{"SPEC_KITTY_HOME=" + filepath.Join(dir, "home"), "HOME=" + filepath.Join(dir, "userhome")}

@@ -145,4 +145,5 @@ var hostedCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		}
 	},
 	"tracker-host": trackerHostCmd, // cli/tracker_script_test.go
+	"corpus":       corpusCmd,      // cli/corpus_script_test.go
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/corpus"
 	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
@@ -35,7 +36,7 @@ import (
 // outlived the command, the binary must not have re-executed itself (that
 // is how a daemon is spawned), and no sync-daemon* file may exist.
 
-// proofMissions are the fixture missions the proofs run in.
+// proofMissions are the corpus samples the proofs run in.
 var proofMissions = []string{
 	"expected-artifacts-manifest-repair-01KZY498",
 	"charter-p7-release-closure-01KQF9B9",
@@ -289,7 +290,8 @@ func (p *prover) newWorld(extra map[string]string) *world {
 		repo:     filepath.Join(dir, "repo"),
 		env:      map[string]string{},
 	}
-	if err := fixture.CopyMissions(w.repo, proofMissions...); err != nil {
+	corpusDir, _ := fixture.Default(p.t)
+	if err := fixture.CopyMissions(corpusDir, w.repo, proofMissions...); err != nil {
 		p.t.Fatal(err)
 	}
 	for k, v := range p.base {
@@ -535,14 +537,7 @@ func TestNoNetworkNoDaemonGateOn(t *testing.T) {
 		"SPEC_KITTY_ENABLE_SAAS_SYNC": "1",
 		paths.SaaSURLEnv:              srv.URL(),
 	})
-	cfg, err := fixture.KittifyConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := []byte(corpus.KittifyConfig)
 	if err := os.MkdirAll(filepath.Join(w.repo, paths.KittifyDir), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,21 +27,32 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs cli/testdata/script/*.txtar: each script is a user's
 // session with the real binary entry point. Every script gets its own state
-// home and user home, and $FIXTURES pointing at the extracted fixture missions
-// (a directory holding kitty-specs/).
+// home and user home. Repositories come from the generated corpus (the
+// `corpus` command); $FIXTURES points at the real missions (a directory
+// holding kitty-specs/) when they are present, and the condition [real]
+// tells whether they are.
 func TestScripts(t *testing.T) {
-	fixtures, err := fixture.Missions()
-	if err != nil {
+	realDir, err := fixture.Real()
+	if err != nil && !errors.Is(err, fixture.ErrNoReal) {
 		t.Fatal(err)
+	}
+	if realDir == "" {
+		t.Log(fixture.EnableHint + " (scripts with [real] parts skip them)")
 	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
 		Cmds:                hostedCmds,
+		Condition: func(cond string) (bool, error) {
+			if cond == "real" {
+				return realDir != "", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("SPEC_KITTY_HOME", filepath.Join(e.WorkDir, "home"))
 			e.Setenv("HOME", filepath.Join(e.WorkDir, "userhome"))
-			e.Setenv("FIXTURES", fixtures)
+			e.Setenv("FIXTURES", realDir)
 			e.Setenv("SPEC_KITTY_ENABLE_SAAS_SYNC", "")
 			e.Setenv("SPEC_KITTY_SAAS_URL", "")
 			e.Setenv("SPECIFY_REPO_ROOT", "")

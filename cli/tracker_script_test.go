@@ -8,7 +8,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
+	"github.com/spec-kitty/spec-kitty-sync/core/corpus"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 )
@@ -20,8 +20,9 @@ import (
 //	tracker-host revoke REF        the binding REF disappears on the host
 //	tracker-host opfail REASON     operations started from now on fail ("off" ends it)
 //	tracker-host fixture-config DST [FILE...]
-//	                               write the real .kittify/config.yaml fixture to DST,
-//	                               followed by the contents of the FILEs
+//	                               write a real-shaped .kittify/config.yaml (comments,
+//	                               unknown sections, a project identity: the generated
+//	                               corpus's) to DST, followed by the contents of the FILEs
 //	tracker-host reap-daemon       at the end of the script, stop a sync daemon the
 //	                               script left running (after a failure midway)
 func trackerHostCmd(ts *testscript.TestScript, neg bool, args []string) {
@@ -59,10 +60,7 @@ func trackerHostCmd(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) < 2 {
 			ts.Fatalf("usage: tracker-host fixture-config DST [FILE...]")
 		}
-		src, err := fixture.KittifyConfig()
-		ts.Check(err)
-		data, err := os.ReadFile(src)
-		ts.Check(err)
+		data := []byte(corpus.KittifyConfig)
 		for _, f := range args[2:] {
 			data = append(data, ts.ReadFile(f)...)
 		}

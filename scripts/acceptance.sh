@@ -35,6 +35,7 @@ trap 'exit 130' INT TERM
 
 go build -o "$work/bin/spec-kitty" ./cli/cmd/spec-kitty || { echo "FAIL: build spec-kitty"; exit 1; }
 go build -o "$work/bin/devhost" ./scripts/devhost || { echo "FAIL: build scripts/devhost"; exit 1; }
+go build -o "$work/bin/corpus" ./scripts/corpus || { echo "FAIL: build scripts/corpus"; exit 1; }
 
 # A clean environment: nothing of the caller's configuration, no browser, and
 # no OS keychain (SPEC_KITTY_KEYCHAIN=off: every state home keeps its own
@@ -48,15 +49,18 @@ mkdir -p "$HOME"
 # the dev host has seeded (tracker bind finds an exact match).
 repo="$work/spec-kitty"
 mkdir -p "$repo"
-missions="002-lightweight-pypi-release 018-merge-preflight-documentation offline-queue-enqueue-performance-01KRC4HN"
-members=()
-for m in $missions; do members+=("kitty-specs/$m/meta.json" "kitty-specs/$m/status.events.jsonl"); done
-tar -xzf ../shared/fixtures/spec-kitty-missions.tar.gz -C "$repo" "${members[@]}" ||
-  { echo "FAIL: extract fixture missions"; exit 1; }
+# Three missions of the small generated corpus (scripts/corpus), or of the real
+# public corpus when it is present (SPEC_KITTY_FIXTURES, else ../shared/fixtures):
+# the corpus samples are in both.
+newest=expected-artifacts-manifest-repair-01KZY498
+source=generated
+if [ -n "${SPEC_KITTY_FIXTURES:-}" ] || [ -e ../shared/fixtures/spec-kitty-missions.tar.gz ]; then source=real; fi
+"$work/bin/corpus" -out "$repo" -source "$source" -size small \
+  -missions "002-lightweight-pypi-release,charter-p7-release-closure-01KQF9B9,$newest" ||
+  { echo "FAIL: write the missions"; exit 1; }
 # {mission} in the binding message is the mission whose events changed last.
 # Give it an mtime an hour ahead, so no write within this run can tie with it
 # (file times come from a coarse kernel clock).
-newest=offline-queue-enqueue-performance-01KRC4HN
 make_newest() { touch -d "@$(($(date +%s) + 3600))" "$repo/kitty-specs/$newest/status.events.jsonl"; }
 make_newest
 

@@ -2,8 +2,9 @@
 # demo.sh - the end-to-end walk-through of spec-kitty's hosted sync against
 # the dev host (`make demo` runs it after `make build`).
 #
-# It uses a temporary state home, HOME and repository (a copy of three fixture
-# missions from ../shared/fixtures), starts scripts/devhost on a free loopback
+# It uses a temporary state home, HOME and repository (the small generated
+# corpus, or three real missions when ../shared/fixtures or SPEC_KITTY_FIXTURES
+# has them; it says which), starts scripts/devhost on a free loopback
 # port, and walks through: gate off -> gate on without sign-in -> sign-in ->
 # bind -> status emit delivered by the background daemon -> manual policy ->
 # sync run -> dashboard. Every step checks what it shows; the script exits 1
@@ -105,6 +106,7 @@ if [ ! -x "$SK" ] || [ ! -x "$root/bin/spec-kitty-tray" ] ||
 fi
 "$SK" version | indent
 go build -o "$work/devhost" ./scripts/devhost || fail "building scripts/devhost failed"
+go build -o "$work/corpus" ./scripts/corpus || fail "building scripts/corpus failed"
 
 # A clean environment: nothing of the caller's configuration leaks in, no
 # browser is opened, and the session stays out of the OS keychain (which
@@ -127,14 +129,21 @@ say "state home: $SPEC_KITTY_HOME (SPEC_KITTY_KEYCHAIN=off: the session goes to 
 
 # The repository is named spec-kitty: its project slug is then "spec-kitty",
 # which the dev host has already bound to a Linear resource (exact match).
-missions="002-lightweight-pypi-release 018-merge-preflight-documentation offline-queue-enqueue-performance-01KRC4HN"
-members=()
-for m in $missions; do members+=("kitty-specs/$m/meta.json" "kitty-specs/$m/status.events.jsonl"); done
-tar -xzf ../shared/fixtures/spec-kitty-missions.tar.gz -C "$work/spec-kitty" "${members[@]}" ||
-  fail "extracting fixture missions failed"
-say "repository: $work/spec-kitty (3 fixture missions)"
+# Its missions: the small generated corpus (scripts/corpus: every line shape,
+# a few malformed lines among them), or three missions of the real public
+# spec-kitty repository when that corpus is present (SPEC_KITTY_FIXTURES, else
+# ../shared/fixtures). The missions the demo names are in both.
+M=expected-artifacts-manifest-repair-01KZY498
+M2=charter-p7-release-closure-01KQF9B9
+if [ -n "${SPEC_KITTY_FIXTURES:-}" ] || [ -e ../shared/fixtures/spec-kitty-missions.tar.gz ]; then
+  source_args=(-source real -missions "002-lightweight-pypi-release,$M2,$M")
+else
+  source_args=(-source generated -size small)
+fi
+"$work/corpus" -out "$work/spec-kitty" "${source_args[@]}" >"$work/corpus.out" 2>"$work/corpus.err" ||
+  { cat "$work/corpus.err"; fail "writing the demo repository failed"; }
+say "repository: $work/spec-kitty - $(cat "$work/corpus.out")"
 run 0 status
-M=offline-queue-enqueue-performance-01KRC4HN
 
 # ---------------------------------------------------------------- gate off --
 step "Gate off (the default): the hosted surface does not exist"
@@ -204,7 +213,7 @@ pid=$(daemon_pid)
 run 0 config set sync.background_daemon manual
 wait_for 10 daemon_gone || fail "the daemon (pid $pid) did not exit within 10 s of the switch"
 ok "daemon (pid $pid) exited after the policy change"
-run 0 status emit --mission 018-merge-preflight-documentation WP01 --to in_review --actor demo
+run 0 status emit --mission "$M2" WP01 --to in_review --actor demo
 id2=$(event_id_of "$work/out")
 grep -q 'Background sync is in manual mode' "$work/err" || fail "status emit printed no manual-mode notice"
 ok "the event is written and queued; the manual-mode notice went to stderr"

@@ -85,7 +85,7 @@ func artifacts(t *testing.T) string {
 	return t.TempDir()
 }
 
-// TestBrowser drives the dashboard in headless Chromium: the 412 fixture
+// TestBrowser drives the dashboard in headless Chromium: the 412 corpus
 // missions, one mission's board, and — gate on, signed in to a hostedtest
 // server — "Sync now", which starts the real daemon (`spec-kitty service
 // run --background`, spawned detached by service/launch) and makes the
@@ -101,7 +101,8 @@ func TestBrowser(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(tmp) })
 	home := paths.Home{Dir: filepath.Join(tmp, "h")}
 	repo := filepath.Join(tmp, "repo")
-	if err := fixture.CopyMissions(repo); err != nil {
+	corpusDir, _ := fixture.Default(t)
+	if err := fixture.CopyMissions(corpusDir, repo); err != nil {
 		t.Fatal(err)
 	}
 

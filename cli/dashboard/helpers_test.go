@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/corpus"
 	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
@@ -151,20 +152,32 @@ func (r *rig) setenv(k, v string) {
 	r.env[k] = v
 }
 
+// fixtureRepo is the generated corpus of the public repository's scale
+// (412 missions, the corpus samples among them); read-only.
 func fixtureRepo(t testing.TB) string {
 	t.Helper()
-	repo, err := fixture.Missions()
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, _ := fixture.Default(t)
 	return repo
 }
 
-// smallRepo copies a few fixture missions into a fresh repo.
+// latestMission is the generated mission with the most recent activity.
+func latestMission(t testing.TB) string {
+	t.Helper()
+	_, sum := fixture.Default(t)
+	var best corpus.Mission
+	for _, m := range sum.Missions {
+		if m.LastActivity.After(best.LastActivity) {
+			best = m
+		}
+	}
+	return best.Slug
+}
+
+// smallRepo copies a few corpus missions into a fresh repo.
 func smallRepo(t testing.TB, names ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := fixture.CopyMissions(dir, names...); err != nil {
+	if err := fixture.CopyMissions(fixtureRepo(t), dir, names...); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -88,8 +88,8 @@ func TestMissionCache(t *testing.T) {
 
 	// Removed and added missions.
 	os.RemoveAll(filepath.Join(repo, "kitty-specs", "kernel-clock-single-door"))
-	if err := copyDir(filepath.Join(fixtureRepo(t), "kitty-specs", "ci-flake-report-workflow-01M0M9D8"),
-		filepath.Join(repo, "kitty-specs", "ci-flake-report-workflow-01M0M9D8")); err != nil {
+	added := latestMission(t)
+	if err := copyDir(filepath.Join(fixtureRepo(t), "kitty-specs", added), filepath.Join(repo, "kitty-specs", added)); err != nil {
 		t.Fatal(err)
 	}
 	got = list()

@@ -13,20 +13,39 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
 )
 
-// TestFixtureLines parses every line of the real missions: nothing panics,
-// every synced line builds an envelope that marshals, and every payload comes
-// back byte for byte.
-func TestFixtureLines(t *testing.T) {
-	root, err := fixture.Missions()
-	if err != nil {
-		t.Fatal(err)
+// TestCorpusLines parses every line of the generated corpus: nothing
+// panics, the counts are the generator's, every synced line builds an
+// envelope that marshals, and every payload comes back byte for byte.
+func TestCorpusLines(t *testing.T) {
+	root, sum := fixture.Default(t)
+	counts, types := scanCorpus(t, root, false)
+	want := Counts{Valid: sum.Counts.Synced, NoEventID: sum.Counts.NoEventID, Malformed: sum.Counts.Malformed}
+	if diff := cmp.Diff(want, counts); diff != "" {
+		t.Errorf("counts (-generated +scanned):\n%s", diff)
 	}
+	if types[TypeWPStatusChanged] == 0 || types["annotation"] == 0 || types["MissionCreated"] == 0 || types[TypeStatusRecord] == 0 {
+		t.Errorf("expected every kind of record among the corpus types, got %v", types)
+	}
+}
+
+// TestRealLines does the same over the public spec-kitty repository's lines.
+func TestRealLines(t *testing.T) {
+	root := fixture.SkipWithoutReal(t)
+	counts, _ := scanCorpus(t, root, true)
+	// The real files have neither kind of bad line; scanCorpus adds one of
+	// each to the first file (in memory) so both counters are exercised.
+	if diff := cmp.Diff(Counts{Valid: 25178, NoEventID: 1, Malformed: 1}, counts); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+}
+
+func scanCorpus(t *testing.T, root string, addBad bool) (Counts, map[string]int) {
 	files, err := filepath.Glob(filepath.Join(root, "kitty-specs", "*", "status.events.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) < 400 {
-		t.Fatalf("found %d events files, want the ~406 of the fixture", len(files))
+	if len(files) == 0 {
+		t.Fatalf("no events files under %s", root)
 	}
 	var (
 		counts Counts
@@ -40,9 +59,7 @@ func TestFixtureLines(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if i == 0 {
-			// The fixture has neither kind of bad line: add one of each to the
-			// first file (in memory) so both counters are exercised.
+		if i == 0 && addBad {
 			data = append(bytes.Clone(data), "{\"event_id\": \"torn\n{\"note\": \"no id\"}\n"...)
 		}
 		s := NewScanner(bytes.NewReader(data), file, 0, 0)
@@ -50,13 +67,12 @@ func TestFixtureLines(t *testing.T) {
 			l, err := s.Line()
 			counts.Add(l, err)
 			if err != nil {
-				t.Logf("malformed: %v", err)
 				continue
 			}
 			if !l.Synced() {
 				continue
 			}
-			if prev, dup := ids[l.EventID]; dup {
+			if prev, dup := ids[l.EventID]; dup && prev != file {
 				t.Errorf("event_id %s in %s and %s:%d", l.EventID, prev, file, l.Number)
 			}
 			ids[l.EventID] = file
@@ -88,17 +104,13 @@ func TestFixtureLines(t *testing.T) {
 		if err := s.Err(); err != nil {
 			t.Fatal(err)
 		}
-		if s.Offset() != int64(len(data)) {
+		// The scan stops before an unterminated incomplete last line only.
+		if rest := data[s.Offset():]; len(rest) > 0 && bytes.IndexByte(rest, '\n') >= 0 {
 			t.Errorf("%s: scan stopped at %d of %d bytes", file, s.Offset(), len(data))
 		}
 	}
-	t.Logf("fixture: %d files, %d lines with event_id, %d without, %d malformed", len(files), counts.Valid, counts.NoEventID, counts.Malformed)
+	t.Logf("%d files, %d lines with event_id, %d without, %d malformed", len(files), counts.Valid, counts.NoEventID, counts.Malformed)
 	t.Logf("event types: %v", types)
 	t.Logf("aggregates: %v", aggs)
-	if diff := cmp.Diff(Counts{Valid: 25178, NoEventID: 1, Malformed: 1}, counts); diff != "" {
-		t.Errorf("counts (-want +got):\n%s", diff)
-	}
-	if types[TypeWPStatusChanged] == 0 || types["annotation"] == 0 || types["MissionCreated"] == 0 || types[TypeStatusRecord] == 0 {
-		t.Errorf("expected every kind of record among the fixture types, got %v", types)
-	}
+	return counts, types
 }

@@ -45,8 +45,16 @@ type rig struct {
 }
 
 // newRig signs in against a real hostedtest server on loopback and opens a
-// real SQLite queue; missions are copied from the fixture into a repo.
+// real SQLite queue; missions (all when none) are copied from the generated
+// corpus into a repo.
 func newRig(t *testing.T, missions ...string) *rig {
+	t.Helper()
+	src, _ := fixture.Default(t)
+	return newRigFrom(t, src, missions...)
+}
+
+// newRigFrom is newRig with the missions copied from src.
+func newRigFrom(t *testing.T, src string, missions ...string) *rig {
 	t.Helper()
 	srv := hostedtest.NewTest(t, hostedtest.Options{})
 	tok, err := srv.SignIn(hostedtest.DefaultUser.ID)
@@ -71,7 +79,7 @@ func newRig(t *testing.T, missions ...string) *rig {
 	}
 	t.Cleanup(func() { q.Close() })
 	repo := filepath.Join(dir, "repo")
-	if err := fixture.CopyMissions(repo, missions...); err != nil {
+	if err := fixture.CopyMissions(src, repo, missions...); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := q.RegisterRepo(context.Background(), repo); err != nil {
@@ -172,10 +180,30 @@ func head(s []string) []string {
 	return s
 }
 
-// TestDeliversEveryFixtureEventOnce imports all 412 real missions and
-// delivers every line with an event_id exactly once as a distinct id.
-func TestDeliversEveryFixtureEventOnce(t *testing.T) {
+// TestDeliversEveryCorpusEventOnce imports the 412 missions of the generated
+// corpus and delivers every line with an event_id exactly once as a distinct
+// id: as many as the generator wrote, malformed lines and the unterminated
+// tails of files still being written left behind.
+func TestDeliversEveryCorpusEventOnce(t *testing.T) {
+	_, sum := fixture.Default(t)
 	r := newRig(t)
+	want := deliverAll(t, r)
+	if n := sum.Counts.Synced - sum.Counts.Duplicates; len(want) != n {
+		t.Errorf("%d distinct event ids in the files, the generator wrote %d", len(want), n)
+	}
+}
+
+// TestDeliversEveryRealEventOnce does the same with the 412 missions of the
+// public spec-kitty repository.
+func TestDeliversEveryRealEventOnce(t *testing.T) {
+	r := newRigFrom(t, fixture.SkipWithoutReal(t))
+	if want := deliverAll(t, r); len(want) != 25178 {
+		t.Errorf("%d event ids, want 25178", len(want))
+	}
+}
+
+func deliverAll(t *testing.T, r *rig) map[string]bool {
+	t.Helper()
 	want := syncedIDs(t, r.repo)
 	rep := r.drain(t, 5)
 	if diff := diffSets(want, hostIDs(r.srv)); diff != "" {
@@ -191,14 +219,12 @@ func TestDeliversEveryFixtureEventOnce(t *testing.T) {
 	if err != nil || rep2.Imported != 0 || rep2.Delivered != 0 {
 		t.Errorf("second cycle = %+v, %v; want nothing to do", rep2, err)
 	}
+	return want
 }
 
 func someMissions(t *testing.T, n int) []string {
 	t.Helper()
-	dir, err := fixture.Missions()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, _ := fixture.Default(t)
 	ents, err := os.ReadDir(filepath.Join(dir, paths.SpecsDir))
 	if err != nil {
 		t.Fatal(err)

@@ -52,45 +52,29 @@ func buildCLI(t *testing.T) {
 	}
 }
 
-// smallMission picks, deterministically, a fixture mission with a handful
-// of events, copies it into a new repo and returns the repo and the
+// smallMission picks, deterministically, a generated mission with a
+// handful of events and no bad line, copies it (and the corpus's
+// .kittify/config.yaml) into a new repo and returns the repo and the
 // mission's event ids.
 func smallMission(t *testing.T) (repo string, ids []string) {
 	t.Helper()
-	src, err := fixture.Missions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ents, err := os.ReadDir(filepath.Join(src, "kitty-specs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, sum := fixture.Default(t)
 	repo = t.TempDir()
-	for _, e := range ents {
-		ids = eventIDs(t, filepath.Join(src, "kitty-specs", e.Name(), "status.events.jsonl"))
-		if len(ids) < 3 || len(ids) > 40 {
+	for _, m := range sum.Missions {
+		c := m.Counts
+		if c.Malformed+c.PendingTail > 0 || c.Synced-c.Duplicates < 3 || c.Synced > 40 {
 			continue
 		}
-		if err := fixture.CopyMissions(repo, e.Name()); err != nil {
+		ids = eventIDs(t, filepath.Join(src, "kitty-specs", m.Slug, "status.events.jsonl"))
+		if err := fixture.CopyMissions(src, repo, m.Slug); err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := fixture.KittifyConfig()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := os.ReadFile(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(filepath.Join(repo, ".kittify"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(repo, ".kittify", "config.yaml"), b, 0o644); err != nil {
+		if err := fixture.CopyKittify(src, repo); err != nil {
 			t.Fatal(err)
 		}
 		return repo, ids
 	}
-	t.Fatal("no fixture mission with 3 to 40 events")
+	t.Fatal("no generated mission with 3 to 40 events")
 	return "", nil
 }
 

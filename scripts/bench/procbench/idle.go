@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/corpus"
 	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
@@ -28,7 +29,8 @@ const (
 
 // runDaemonIdle starts a real `spec-kitty service run` the way a user's
 // machine has it — gate on, policy auto, signed in to a host (hostedtest on
-// loopback), the 412 fixture missions registered and already delivered —
+// loopback), the 412 missions of the generated corpus registered and
+// already delivered —
 // waits for its first cycle, then watches it for span: resident memory at
 // the end, and CPU time (utime+stime) used during the span, which includes
 // its one 60 s tick when span is 60 s.
@@ -57,7 +59,11 @@ func runDaemonIdle(bin string, span time.Duration) error {
 	defer srv.Close()
 
 	repo := filepath.Join(tmp, "repo")
-	if err := fixture.CopyMissions(repo); err != nil {
+	src, _, err := fixture.Corpus(corpus.Default)
+	if err != nil {
+		return err
+	}
+	if err := fixture.CopyMissions(src, repo); err != nil {
 		return err
 	}
 	home := paths.Home{Dir: filepath.Join(tmp, "home")}
@@ -76,7 +82,7 @@ func runDaemonIdle(bin string, span time.Duration) error {
 	if err := runIn(bin, repo, env, tok, "auth", "login", "--with-token"); err != nil {
 		return err
 	}
-	// sync run registers the repo and delivers its 25,178 event lines, so
+	// sync run registers the repo and delivers its ≈25,000 event lines, so
 	// the daemon starts in the steady state: everything imported.
 	if err := runIn(bin, repo, env, nil, "sync", "run"); err != nil {
 		return err

@@ -1,6 +1,7 @@
 // Command procbench measures whole-process times of the spec-kitty binary,
 // where process start-up matters and a Go benchmark cannot see it:
-// `spec-kitty --help` and `spec-kitty status` over the 412 fixture missions.
+// `spec-kitty --help` and `spec-kitty status` over the 412 missions of the
+// generated corpus (and of the real one when present).
 // It builds the binary (or takes -bin), runs each command -n times after a
 // warm-up, and prints the median wall time against its target. It exits 1
 // when a median misses its target.
@@ -13,6 +14,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -22,6 +24,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/corpus"
 	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
 )
 
@@ -29,6 +32,7 @@ type target struct {
 	name  string
 	args  []string
 	limit time.Duration
+	repo  string // the working directory
 }
 
 func main() {
@@ -67,8 +71,12 @@ func run(n int, bin string) error {
 			return fmt.Errorf("build spec-kitty (run from the module root): %w", err)
 		}
 	}
-	repo, err := fixture.Missions()
+	repo, _, err := fixture.Corpus(corpus.Default)
 	if err != nil {
+		return err
+	}
+	realRepo, err := fixture.Real()
+	if err != nil && !errors.Is(err, fixture.ErrNoReal) {
 		return err
 	}
 	home := filepath.Join(tmp, "home")
@@ -79,13 +87,18 @@ func run(n int, bin string) error {
 		"USER=bench",
 	}
 	targets := []target{
-		{"spec-kitty --help", []string{"--help"}, 5 * time.Millisecond},
-		{"spec-kitty status (412 missions)", []string{"status"}, 150 * time.Millisecond},
+		{"spec-kitty --help", []string{"--help"}, 5 * time.Millisecond, repo},
+		{"spec-kitty status (412 missions)", []string{"status"}, 150 * time.Millisecond, repo},
+	}
+	if realRepo != "" {
+		targets = append(targets, target{"spec-kitty status (412 real missions)", []string{"status"}, 150 * time.Millisecond, realRepo})
+	} else {
+		fmt.Println("procbench: real corpus absent, no real-data row (" + fixture.EnableHint + ")")
 	}
 	fmt.Printf("procbench: %s, %d CPUs, %d runs each, median wall time\n", runtime.Version(), runtime.NumCPU(), n)
 	missed := false
 	for _, tg := range targets {
-		walls, cpus, err := measure(bin, tg.args, repo, env, n)
+		walls, cpus, err := measure(bin, tg.args, tg.repo, env, n)
 		if err != nil {
 			return fmt.Errorf("%s: %w", tg.name, err)
 		}

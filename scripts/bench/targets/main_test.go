@@ -92,7 +92,7 @@ func TestReport(t *testing.T) {
 	}{
 		{
 			name:   "misses are reported, missing benchmarks are errors",
-			status: "go queue 0\nproc process 1\nproc idle 0\ngo tray 1\nabsent dashboard\n",
+			status: "go queue 0\nproc process 1\nproc idle 0\ngo tray 1\nabsent dashboard\nabsent real\n",
 			files:  map[string]string{"go-queue.txt": goOut, "proc-process.txt": procOut, "proc-idle.txt": idleOut, "go-tray.txt": trayMissed},
 			// Everything not in these outputs has no figure.
 			errors: 7,
@@ -106,6 +106,7 @@ func TestReport(t *testing.T) {
 				"tray idle RSS (after 60 s)|33 MB|MISS",
 				"tray idle CPU over 60 s|-|MISS (BenchmarkIdleTray failed its own target check)",
 				"dashboard mission list, 412 missions, median|-|n/a (no benchmark)",
+				"spec-kitty status, 412 real missions, median wall|-|n/a (real corpus absent)",
 				"drain 100,000 events to hostedtest on loopback|-|ERROR: no figure",
 			},
 			notWant: []string{"procbench (process) exited", "go test (tray) exited"},
