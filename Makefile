@@ -7,7 +7,7 @@ BIN := bin
 PREFIX ?= $(HOME)/.local
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test check bench install demo tools clean
+.PHONY: help build test check bench soak install demo tools clean
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -39,6 +39,9 @@ check: ## gofmt, go vet, staticcheck, CGO_ENABLED=0 cross-builds
 
 bench: ## run the benchmarks and print figures against their targets
 	bash scripts/bench.sh
+
+soak: ## long runs: the 200,000-event crash proof (figures printed)
+	SPEC_KITTY_SOAK=1 $(GO) test -count=1 -timeout 60m -v -run 'Soak$$' ./... | grep -E '^(=== RUN|--- |\s+\S+_test\.go:[0-9]+:|ok|FAIL|PASS)'
 
 install: build ## install both binaries into $(PREFIX)/bin
 	bash installer/install.sh --from $(BIN) --prefix $(PREFIX)

@@ -14,13 +14,16 @@ import (
 
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/tray"
+	"github.com/spec-kitty/spec-kitty-sync/tray/app"
 )
 
-// idleFor is how long the no-network proof watches an idle tray.
-const idleFor = 30 * time.Second
+// idleFor is how long the no-network proof watches an idle tray: two of its
+// refresh periods and a little more, so every periodic read has happened at
+// least twice.
+const idleFor = 2*app.RefreshInterval + time.Second
 
-// TestIdleTrayOpensNoNetworkConnection runs the tray under strace for 30 s
-// of idling (signed in, a daemon's state file present) and then quits it:
+// TestIdleTrayOpensNoNetworkConnection runs the tray under strace for two
+// refresh periods of idling (signed in, a daemon's state file present) and then quits it:
 // every connect() it made must be to a Unix socket or loopback, it must run
 // no program, and it must create nothing in the state home.
 func TestIdleTrayOpensNoNetworkConnection(t *testing.T) {
