@@ -645,3 +645,25 @@ func TestEnsureProjectConcurrent(t *testing.T) {
 		t.Errorf("lock file: %v", err)
 	}
 }
+
+// TestEnsureProjectAddsOnlyBuildID (issue 16 item 2): a legacy identity
+// without build_id gets the one the Python CLI derives from its uuid and
+// node_id, and nothing else in the file changes. (A comment inside the
+// rewritten section is not kept, as before; the Python CLI, which replaces
+// the whole section, keeps none either.)
+func TestEnsureProjectAddsOnlyBuildID(t *testing.T) {
+	src := "# team repo\nproject:\n  uuid: 8a4a7da6-a97c-4bb4-893a-b31664abfee4\n  slug: spec-kitty\n  node_id: d036a097a835\n  repo_slug: acme/spec-kitty\nvcs:\n  type: git\n"
+	repo := newRepo(t, []byte(src), 0o644)
+	p, wrote, err := EnsureProject(repo, fixedNow, bytes.NewReader(nil))
+	if err != nil || !wrote {
+		t.Fatalf("EnsureProject = %v, %v", wrote, err)
+	}
+	// Python: derive_build_id(UUID("8a4a7da6-..."), "d036a097a835").
+	if p.BuildID != "262bb566-443d-51a9-8b0c-f82f7d341017" {
+		t.Errorf("build_id = %s", p.BuildID)
+	}
+	want := strings.Replace(src, "  repo_slug: acme/spec-kitty\n", "  repo_slug: acme/spec-kitty\n  build_id: 262bb566-443d-51a9-8b0c-f82f7d341017\n", 1)
+	if diff := cmp.Diff(want, string(readConfig(t, repo))); diff != "" {
+		t.Errorf("file (-want +got):\n%s", diff)
+	}
+}
