@@ -36,6 +36,8 @@ const (
 
 // ErrForceWithoutReason: --force without --reason, refused before anything is
 // read (a usage error).
+//
+//lint:ignore ST1005 the Python CLI's wording, word for word
 var ErrForceWithoutReason = errors.New(msgForceNeedsActorReason)
 
 // TransitionError is a move the guards refuse given the WP's current lane.
