@@ -240,6 +240,8 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 				add("queue", checkFail, qerr.Error(), "")
 			case qs.DeadLetters > 0:
 				add("queue", checkWarn, fmt.Sprintf("%d queued, %d dead letters, %d malformed lines skipped", qs.Depth, qs.DeadLetters, mal), "run `spec-kitty sync status` to see why; `spec-kitty sync retry --all` once fixed")
+			case qs.Unmigrated:
+				add("queue", checkInfo, fmt.Sprintf("%d queued, %s", qs.Depth, unmigratedNote), "")
 			default:
 				add("queue", checkOK, fmt.Sprintf("%d queued, no dead letters, %d malformed lines skipped", qs.Depth, mal), "")
 			}

@@ -489,7 +489,7 @@ func TestNoNetworkNoDaemonGateOff(t *testing.T) {
 		{"status json", []string{"status", "--json"}, false},
 		{"config list", []string{"config", "list"}, false},
 		{"config set", []string{"config", "set", "sync.background_daemon", "manual"}, true},
-		{"status emit", []string{"status", "emit", "--mission", proofMissions[0], "WP01", "--to", "in_progress"}, false},
+		{"status emit", []string{"status", "emit", "--mission", proofMissions[0], "WP01", "--to", "blocked", "--force", "--reason", "proof"}, false},
 		{"doctor", []string{"doctor"}, false},
 		{"dashboard", []string{"dashboard"}, false},
 	}
@@ -611,7 +611,7 @@ func TestNoNetworkNoDaemonGateOn(t *testing.T) {
 	t.Run("status emit manual", func(t *testing.T) {
 		p.t = t
 		p.plain(w, nil, "config", "set", "sync.background_daemon", "manual")
-		res := p.prove(w, []string{"status", "emit", "--mission", proofMissions[0], "WP01", "--to", "in_progress"}, nil)
+		res := p.prove(w, []string{"status", "emit", "--mission", proofMissions[0], "WP01", "--to", "blocked", "--force", "--reason", "proof"}, nil)
 		if res.code != 0 || !strings.Contains(res.stderr, "manual mode") {
 			t.Errorf("exit %d, stderr %q; want 0 and the manual-mode notice", res.code, res.stderr)
 		}
@@ -620,7 +620,7 @@ func TestNoNetworkNoDaemonGateOn(t *testing.T) {
 		p.t = t
 		p.plain(w, nil, "config", "set", "sync.background_daemon", "auto")
 		p.plain(w, nil, "auth", "logout")
-		res := p.prove(w, []string{"status", "emit", "--mission", proofMissions[0], "WP02", "--to", "in_progress"}, nil)
+		res := p.prove(w, []string{"status", "emit", "--mission", proofMissions[0], "WP02", "--to", "blocked", "--force", "--reason", "proof"}, nil)
 		if res.code != 0 || !strings.Contains(res.stderr, "spec-kitty auth login") {
 			t.Errorf("exit %d, stderr %q; want 0 and the sign-in next step", res.code, res.stderr)
 		}
@@ -654,7 +654,7 @@ func TestNoNetworkNoDaemonGateOn(t *testing.T) {
 			}
 			return nil
 		}
-		res := p.run(w, []string{"status", "emit", "--mission", proofMissions[0], "WP03", "--to", "in_progress"}, stopDaemon)
+		res := p.run(w, []string{"status", "emit", "--mission", proofMissions[0], "WP03", "--to", "blocked", "--force", "--reason", "proof"}, stopDaemon)
 		if res.code != 0 {
 			t.Errorf("exit %d; stderr %s", res.code, res.stderr)
 		}

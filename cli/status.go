@@ -100,8 +100,12 @@ func missionError(err error) error {
 	switch {
 	case errors.As(err, &unknown):
 		return withHint(failf("%s", err), "run 'spec-kitty status' to list the missions")
-	case errors.As(err, &badName), errors.As(err, &badLane), errors.As(err, &badWP):
+	case errors.As(err, &badName), errors.As(err, &badLane), errors.As(err, &badWP), errors.Is(err, mission.ErrForceWithoutReason):
 		return usagef("%s", err)
+	}
+	var move *mission.TransitionError
+	if errors.As(err, &move) {
+		return withHint(failf("%s", err), "see 'spec-kitty help status emit' for what each move needs (--force with --reason, --evidence-json, --review-ref)")
 	}
 	return failf("%s", err)
 }
@@ -435,7 +439,18 @@ lose lines.
 
 Lanes: planned, claimed, in_progress, for_review, in_review, approved, done,
 blocked, canceled. A wrong lane or WP id is a usage error (exit 2); an
-unknown mission fails with exit 1.`
+unknown mission fails with exit 1.
+
+The Python spec-kitty CLI's transition rules apply, with its wording. A move
+its state machine does not allow (planned -> done, say) needs --force, and
+--force needs --reason (exit 2 without one). A move to done, or out of
+in_review, needs --evidence-json with a review (reviewer, verdict and
+reference), e.g.
+  --evidence-json '{"review": {"reviewer": "alice", "verdict": "approved", "reference": "PR#12"}}'
+unless forced; in_progress -> approved and approved -> done need a reviewer
+and reference too; approved -> in_progress or planned, and a forced
+for_review -> in_progress, need --review-ref; in_progress -> planned needs
+--reason. A move these rules refuse writes nothing and exits 1.`
 
 // statusEmitHostedNote is shown with the rollout gate on, where emitted
 // events are also uploaded.
@@ -450,7 +465,7 @@ func newStatusEmitCmd(env *Env) *Command {
 		long += statusEmitHostedNote
 	}
 	c := &Command{
-		UsageLine: "spec-kitty status emit --mission M WPxx --to LANE [--actor A] [--reason R]",
+		UsageLine: "spec-kitty status emit --mission M WPxx --to LANE [--actor A] [--reason R] [--force] [--evidence-json JSON] [--review-ref REF]",
 		Short:     "record a work package's move to another lane",
 		Long:      long,
 	}
@@ -458,7 +473,10 @@ func newStatusEmitCmd(env *Env) *Command {
 	name := fs.String("mission", "", "the mission (directory under kitty-specs/); required")
 	to := fs.String("to", "", "the lane the work package moves to; required")
 	actor := fs.String("actor", "", "who moved it (default: $USER)")
-	reason := fs.String("reason", "", "why it moved")
+	reason := fs.String("reason", "", "why it moved (required with --force)")
+	force := fs.Bool("force", false, "record a move the transition rules refuse (needs --reason)")
+	evidence := fs.String("evidence-json", "", "the move's evidence, a JSON object with a review (reviewer, verdict, reference)")
+	reviewRef := fs.String("review-ref", "", "the review feedback reference")
 	c.Run = func(ctx context.Context, args []string) error {
 		if len(args) != 1 {
 			return usagef("status emit takes one work package id (e.g. WP01), got %d arguments", len(args))
@@ -478,6 +496,16 @@ func newStatusEmitCmd(env *Env) *Command {
 		if _, err := mission.ParseLane(*to); err != nil {
 			return missionError(err)
 		}
+		if *force && strings.TrimSpace(*reason) == "" {
+			return withHint(usagef("%s", mission.ErrForceWithoutReason), "add --reason with why the move is forced")
+		}
+		var ev *mission.Evidence
+		if *evidence != "" {
+			var err error
+			if ev, err = mission.ParseEvidence(*evidence); err != nil {
+				return usagef("--evidence-json: %s", err)
+			}
+		}
 		repo, err := findRepo(env)
 		if err != nil {
 			return err
@@ -490,6 +518,7 @@ func newStatusEmitCmd(env *Env) *Command {
 		}
 		line, err := mission.Emit(ctx, repo, *name, mission.EmitRequest{
 			WPID: args[0], ToLane: *to, Actor: who, Reason: *reason, Now: env.Now,
+			Force: *force, Evidence: ev, ReviewRef: *reviewRef,
 		})
 		if err != nil {
 			return missionError(err)

@@ -121,8 +121,11 @@ type syncStatus struct {
 	NextAttemptAt time.Time        `json:"next_attempt_at,omitzero"`
 	LastError     string           `json:"last_error,omitempty"`
 	Malformed     int              `json:"malformed_lines"`
-	Dead          []deadView       `json:"dead_letter_events,omitempty"`
-	Files         []fileIssues     `json:"files_with_malformed_lines,omitempty"`
+	// QueueUnmigrated: queue.db has only the Python CLI's layout; its
+	// events are all kept and the next hosted writer migrates it.
+	QueueUnmigrated bool         `json:"queue_unmigrated,omitempty"`
+	Dead            []deadView   `json:"dead_letter_events,omitempty"`
+	Files           []fileIssues `json:"files_with_malformed_lines,omitempty"`
 }
 
 type daemonView struct {
@@ -209,6 +212,7 @@ func collectSyncStatus(ctx context.Context, env *Env) (syncStatus, error) {
 		return out, err
 	}
 	out.QueueDepth, out.Retried, out.DeadLetters, out.LastError, out.NextAttemptAt = qs.Depth, qs.Retried, qs.DeadLetters, qs.LastError, qs.NextAttemptAt
+	out.QueueUnmigrated = qs.Unmigrated
 	if qs.OldestAge > 0 {
 		out.OldestAge = qs.OldestAge.Round(time.Second).String()
 	}
@@ -238,6 +242,10 @@ func collectSyncStatus(ctx context.Context, env *Env) (syncStatus, error) {
 	return out, nil
 }
 
+// unmigratedNote explains a queue only the Python CLI has written, which
+// read-only commands read as it is (issue 16).
+const unmigratedNote = "written by the Python CLI, not yet upgraded: nothing is lost; the next `spec-kitty sync run` upgrades and uploads it"
+
 func printSyncStatus(env *Env, st syncStatus) {
 	w := env.Stdout
 	fmt.Fprintf(w, "policy:        %s\n", st.Policy)
@@ -266,6 +274,9 @@ func printSyncStatus(env *Env, st syncStatus) {
 		fmt.Fprintf(w, ")")
 	}
 	fmt.Fprintln(w)
+	if st.QueueUnmigrated {
+		fmt.Fprintf(w, "               %s\n", unmigratedNote)
+	}
 	if st.LastError != "" {
 		fmt.Fprintf(w, "queue error:   %s\n", st.LastError)
 	}

@@ -151,7 +151,7 @@ for v in 0 false no off banana 2 enabled ""; do
   check "gate value '$v' keeps the gate closed" still_off
 done
 emit_local() {
-  run 0 status emit --mission 002-lightweight-pypi-release WP01 --to done --actor acceptance &&
+  run 0 status emit --mission 002-lightweight-pypi-release WP01 --to done --actor acceptance --force --reason acceptance &&
     [ ! -e "$HOMEDIR" ] && [ ! -s "$work/err" ]
 }
 check "gate off: status emit only writes the line (no state home, nothing on stderr)" emit_local
@@ -221,7 +221,7 @@ for cmd in "tracker sync run" "tracker sync push" "sync start"; do
   check "manual: '$cmd' prints the notice on stdout, exit 0, no daemon" manual
 done
 manual_emit() {
-  run 0 status emit --mission "$newest" WP01 --to done --actor acceptance &&
+  run 0 status emit --mission "$newest" WP01 --to done --actor acceptance --force --reason acceptance &&
     grep -q '"event_id"' "$work/out" && same "$work/err" "$MANUAL_NOTICE" && no_daemon_files
 }
 check "manual: status emit writes the event, notice on stderr, exit 0, no daemon" manual_emit
@@ -239,7 +239,7 @@ check "manual: sync run delivers it in the foreground, no daemon" manual_run
 # --- auto policy -------------------------------------------------------------
 HOMEDIR="$work/home-main" URL=$MAIN_URL
 auto_emit() {
-  run 0 status emit --mission "$newest" WP01 --to blocked --actor acceptance --reason "waiting" &&
+  run 0 status emit --mission "$newest" WP01 --to blocked --actor acceptance --force --reason "waiting" &&
     grep -q '^sync daemon started (pid [0-9]*)$' "$work/err"
 }
 check "auto: status emit starts the daemon" auto_emit

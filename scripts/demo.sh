@@ -196,7 +196,7 @@ run 0 tracker status
 step "Record a lane change; the background daemon delivers it (policy auto)"
 run 0 config get sync.background_daemon
 before=$(host_count)
-run 0 status emit --mission "$M" WP01 --to done --actor demo --reason "shipped"
+run 0 status emit --mission "$M" WP01 --to done --actor demo --force --reason "shipped"
 id1=$(event_id_of "$work/out")
 [ -n "$id1" ] || fail "no event_id in the emitted line"
 grep -q 'sync daemon started' "$work/err" || fail "status emit did not start the daemon"
@@ -213,7 +213,7 @@ pid=$(daemon_pid)
 run 0 config set sync.background_daemon manual
 wait_for 10 daemon_gone || fail "the daemon (pid $pid) did not exit within 10 s of the switch"
 ok "daemon (pid $pid) exited after the policy change"
-run 0 status emit --mission "$M2" WP01 --to in_review --actor demo
+run 0 status emit --mission "$M2" WP01 --to in_review --actor demo --force --reason "demo"
 id2=$(event_id_of "$work/out")
 grep -q 'Background sync is in manual mode' "$work/err" || fail "status emit printed no manual-mode notice"
 ok "the event is written and queued; the manual-mode notice went to stderr"

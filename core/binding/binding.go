@@ -6,7 +6,8 @@
 // sections, blank lines — as it was, and writes atomically.
 //
 // It must not touch the user's state home, the network or any other repo
-// file, and it never writes a file it cannot parse: a malformed file is an
+// file (but the lock file `.kittify/config.yaml.lock`, see EnsureProject),
+// and it never writes a file it cannot parse: a malformed file is an
 // error naming file:line. Creating the project identity is for hosted
 // commands only; local commands only ever read.
 package binding
@@ -23,6 +24,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gofrs/flock"
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/atomicfile"
@@ -167,23 +169,44 @@ func RemoveTracker(repo string) (bool, error) {
 
 // EnsureProject returns the repo's project identity, first creating whatever
 // part of it is missing: uuid (UUIDv4), slug (the repo directory name,
-// normalised), node_id (12 hex digits) and build_id (UUIDv7 stamped with
-// now()). Fields already present are never changed. It reports whether it
-// wrote the file. Only hosted commands may call it.
+// normalised), node_id (12 hex digits) and build_id (derived from uuid and
+// node_id as the Python CLI does, DeriveBuildID). Fields already present
+// are never changed. It reports whether it wrote the file. Only hosted
+// commands may call it.
+//
+// The identity is generated once per repo: a process that finds it
+// incomplete takes the lock file `.kittify/config.yaml.lock`, reads the file
+// again under it and writes (atomically, by rename) only what is still
+// missing, so concurrent first writers all end up with the one identity.
+// The Python CLI writes the file without that lock, so after writing the
+// file is read once more and what it holds is returned.
 func EnsureProject(repo string, now func() time.Time, rand io.Reader) (Project, bool, error) {
 	abs, err := filepath.Abs(repo)
 	if err != nil {
 		return Project{}, false, fmt.Errorf("project identity: %w", err)
 	}
+	path := paths.RepoConfig(repo)
+	c, err := loadFile(path)
+	if err != nil {
+		return Project{}, false, err
+	}
+	if c.Project.Complete() {
+		return c.Project, false, nil // the common case: no lock needed
+	}
+	unlock, err := lockIdentity(path)
+	if err != nil {
+		return Project{}, false, err
+	}
+	defer unlock()
 	var p Project
-	wrote, err := modify(paths.RepoConfig(repo), func(d *doc) ([]byte, error) {
+	wrote, err := modify(path, func(d *doc) ([]byte, error) {
 		cur, has, err := d.project()
 		if err != nil {
 			return nil, err
 		}
 		p = cur
 		if p.Complete() {
-			return nil, nil
+			return nil, nil // another process filled it in meanwhile
 		}
 		if err := p.fill(Slug(filepath.Base(abs)), now, rand); err != nil {
 			return nil, err
@@ -198,7 +221,28 @@ func EnsureProject(repo string, now func() time.Time, rand io.Reader) (Project, 
 	if err != nil {
 		return Project{}, false, err
 	}
+	if wrote {
+		if c, err := loadFile(path); err == nil && c.Project.Complete() {
+			p = c.Project
+		}
+	}
 	return p, wrote, nil
+}
+
+// lockIdentity takes the exclusive lock that serialises the creation of the
+// project identity: `config.yaml.lock` beside config.yaml (the directory is
+// created if needed). It is left in place: removing a lock file lets two
+// processes hold "the" lock on different files.
+func lockIdentity(configPath string) (unlock func(), err error) {
+	dir := filepath.Dir(configPath)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	l := flock.New(filepath.Join(dir, filepath.Base(configPath)+".lock"))
+	if err := l.Lock(); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", l.Path(), err)
+	}
+	return func() { l.Unlock() }, nil
 }
 
 // loadFile reads and parses path.
@@ -259,8 +303,9 @@ const casAttempts = 5
 // the file is read again; if another writer changed it meanwhile, the edit
 // starts over on the new content, so concurrent writers (two commands filling
 // in the project identity, say) do not silently undo each other. The window
-// between that check and the rename is left open: the repo has no lock file
-// and gets none. It reports whether it wrote.
+// between that check and the rename is closed only among writers holding
+// the identity lock (EnsureProject); tracker edits, rare and interactive,
+// run without it. It reports whether it wrote.
 func modify(path string, edit func(*doc) ([]byte, error)) (bool, error) {
 	target, err := resolveLink(path)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -392,18 +393,20 @@ func TestEnsureProject(t *testing.T) {
 			t.Fatalf("EnsureProject = %v, %v", wrote, err)
 		}
 		// uuid from bytes 0..15 with version 4; node_id bytes 16..21;
-		// build_id: 2026-03-04T05:06:07Z in ms, then bytes 22..31 with version 7.
+		// build_id derived from both as the Python CLI does: Python's
+		// uuid.uuid5(uuid.uuid5(uuid.NAMESPACE_URL,
+		// "spec-kitty:identity:build_id"), uuid + ":" + node_id).
 		want := Project{
 			UUID:    "00010203-0405-4607-8809-0a0b0c0d0e0f",
 			Slug:    "my-repo",
 			NodeID:  "101112131415",
-			BuildID: "019cb73d-3218-7617-9819-1a1b1c1d1e1f",
+			BuildID: "8b72ac30-81d1-541f-8351-4c40a374f56c",
 		}
 		if diff := cmp.Diff(want, p); diff != "" {
 			t.Errorf("project (-want +got):\n%s", diff)
 		}
 		wantFile := "# mine\nvcs:\n  type: git\nproject:\n  uuid: 00010203-0405-4607-8809-0a0b0c0d0e0f\n" +
-			"  slug: my-repo\n  node_id: \"101112131415\"\n  build_id: 019cb73d-3218-7617-9819-1a1b1c1d1e1f\n"
+			"  slug: my-repo\n  node_id: \"101112131415\"\n  build_id: 8b72ac30-81d1-541f-8351-4c40a374f56c\n"
 		if diff := cmp.Diff(wantFile, string(readConfig(t, repo))); diff != "" {
 			t.Errorf("file (-want +got):\n%s", diff)
 		}
@@ -435,7 +438,7 @@ func TestEnsureProject(t *testing.T) {
 		if err != nil || !wrote {
 			t.Fatalf("EnsureProject = %v, %v", wrote, err)
 		}
-		if p.UUID != "keep-me" || p.Slug != "Custom Slug" || p.NodeID != "000102030405" || !strings.HasPrefix(p.BuildID, "019cb73d-3218-7") {
+		if p.UUID != "keep-me" || p.Slug != "Custom Slug" || p.NodeID != "000102030405" || p.BuildID != DeriveBuildID("keep-me", "000102030405") {
 			t.Errorf("project = %+v", p)
 		}
 		want := "project:\n  slug: Custom Slug\n  uuid: keep-me\n  node_id: \"000102030405\"\n  build_id: " + p.BuildID + "\nz: 1\n"
@@ -485,12 +488,15 @@ func TestGeneratedIDsAreWellFormed(t *testing.T) {
 	if u != "ffffffff-ffff-4fff-bfff-ffffffffffff" {
 		t.Errorf("uuid4 = %s", u)
 	}
-	v, err := uuid7(time.UnixMilli(0x0123456789ab), bytes.NewReader(bytes.Repeat([]byte{0xff}, 10)))
-	if err != nil {
-		t.Fatal(err)
+	// Python: uuid.uuid5(ns, "8a4a7da6-a97c-4bb4-893a-b31664abfee4:d036a097a835")
+	// with ns = uuid.uuid5(uuid.NAMESPACE_URL, "spec-kitty:identity:build_id").
+	if got := format(buildIDNamespace); got != "18c0fef1-8e60-5d6b-89d9-e2f1ccb9cc03" {
+		t.Errorf("build_id namespace = %s", got)
 	}
-	if v != "01234567-89ab-7fff-bfff-ffffffffffff" {
-		t.Errorf("uuid7 = %s", v)
+	for _, id := range []string{"8a4a7da6-a97c-4bb4-893a-b31664abfee4", "8A4A7DA6A97C4BB4893AB31664ABFEE4", "{8a4a7da6-a97c-4bb4-893a-b31664abfee4}"} {
+		if got := DeriveBuildID(id, "d036a097a835"); got != "262bb566-443d-51a9-8b0c-f82f7d341017" {
+			t.Errorf("DeriveBuildID(%s) = %s", id, got)
+		}
 	}
 }
 
@@ -607,5 +613,57 @@ func BenchmarkSetTracker(b *testing.B) {
 		if err := SetTracker(repo, Tracker{Provider: "linear", BindingRef: fmt.Sprint("r", n)}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestEnsureProjectConcurrent (issue 16 item 7): first writers racing on a
+// repo without an identity, each with its own randomness, all return the
+// one identity the file ends up with.
+func TestEnsureProjectConcurrent(t *testing.T) {
+	repo := newRepo(t, []byte("# mine\n"), 0o644)
+	const n = 8
+	got := make([]Project, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			b := bytes.Repeat([]byte{byte(i + 1)}, 64)
+			got[i], _, errs[i] = EnsureProject(repo, fixedNow, bytes.NewReader(b))
+		})
+	}
+	wg.Wait()
+	c, err := Load(repo)
+	if err != nil || !c.Project.Complete() {
+		t.Fatalf("Load = %+v, %v", c, err)
+	}
+	for i := range n {
+		if errs[i] != nil || got[i] != c.Project {
+			t.Errorf("writer %d: %+v, %v; file has %+v", i, got[i], errs[i], c.Project)
+		}
+	}
+	if _, err := os.Stat(paths.RepoConfig(repo) + ".lock"); err != nil {
+		t.Errorf("lock file: %v", err)
+	}
+}
+
+// TestEnsureProjectAddsOnlyBuildID (issue 16 item 2): a legacy identity
+// without build_id gets the one the Python CLI derives from its uuid and
+// node_id, and nothing else in the file changes. (A comment inside the
+// rewritten section is not kept, as before; the Python CLI, which replaces
+// the whole section, keeps none either.)
+func TestEnsureProjectAddsOnlyBuildID(t *testing.T) {
+	src := "# team repo\nproject:\n  uuid: 8a4a7da6-a97c-4bb4-893a-b31664abfee4\n  slug: spec-kitty\n  node_id: d036a097a835\n  repo_slug: acme/spec-kitty\nvcs:\n  type: git\n"
+	repo := newRepo(t, []byte(src), 0o644)
+	p, wrote, err := EnsureProject(repo, fixedNow, bytes.NewReader(nil))
+	if err != nil || !wrote {
+		t.Fatalf("EnsureProject = %v, %v", wrote, err)
+	}
+	// Python: derive_build_id(UUID("8a4a7da6-..."), "d036a097a835").
+	if p.BuildID != "262bb566-443d-51a9-8b0c-f82f7d341017" {
+		t.Errorf("build_id = %s", p.BuildID)
+	}
+	want := strings.Replace(src, "  repo_slug: acme/spec-kitty\n", "  repo_slug: acme/spec-kitty\n  build_id: 262bb566-443d-51a9-8b0c-f82f7d341017\n", 1)
+	if diff := cmp.Diff(want, string(readConfig(t, repo))); diff != "" {
+		t.Errorf("file (-want +got):\n%s", diff)
 	}
 }

@@ -1,7 +1,7 @@
 package binding
 
 import (
-	"encoding/binary"
+	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -28,11 +28,57 @@ func (p *Project) fill(slug string, now func() time.Time, rand io.Reader) error 
 		p.NodeID = hex.EncodeToString(b[:])
 	}
 	if p.BuildID == "" {
-		if p.BuildID, err = uuid7(now(), rand); err != nil {
-			return err
-		}
+		p.BuildID = DeriveBuildID(p.UUID, p.NodeID)
 	}
 	return nil
+}
+
+// buildIDNamespace is the Python CLI's _BUILD_ID_NAMESPACE,
+// uuid5(NAMESPACE_URL, "spec-kitty:identity:build_id")
+// (src/specify_cli/identity/project.py).
+var buildIDNamespace = uuid5(urlNamespace, "spec-kitty:identity:build_id")
+
+// urlNamespace is RFC 9562's NAMESPACE_URL, 6ba7b811-9dad-11d1-80b4-00c04fd430c8.
+var urlNamespace = [16]byte{0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
+
+// DeriveBuildID is the Python CLI's derive_build_id (identity/project.py):
+// uuid5(_BUILD_ID_NAMESPACE, f"{project_uuid}:{node_id}"), deterministic, so
+// both tools (and every process racing to fill in a missing build_id) mint
+// the same value for one (project_uuid, node_id). A project uuid is used in
+// its canonical lower-case form, as Python's str(UUID(...)) gives it.
+func DeriveBuildID(projectUUID, nodeID string) string {
+	if u, ok := parseUUID(projectUUID); ok {
+		projectUUID = format(u)
+	}
+	return format(uuid5(buildIDNamespace, projectUUID+":"+nodeID))
+}
+
+// uuid5 is a name-based (SHA-1, version 5) UUID, RFC 9562.
+func uuid5(ns [16]byte, name string) [16]byte {
+	h := sha1.New()
+	h.Write(ns[:])
+	h.Write([]byte(name))
+	var u [16]byte
+	copy(u[:], h.Sum(nil))
+	u[6] = u[6]&0x0f | 0x50
+	u[8] = u[8]&0x3f | 0x80
+	return u
+}
+
+// parseUUID reads the forms Python's UUID() accepts: 32 hex digits, with or
+// without hyphens, braces or a "urn:uuid:" prefix.
+func parseUUID(s string) ([16]byte, bool) {
+	var u [16]byte
+	s = strings.TrimPrefix(strings.TrimSpace(s), "urn:uuid:")
+	s = strings.Trim(s, "{}")
+	s = strings.ReplaceAll(s, "-", "")
+	if len(s) != 32 {
+		return u, false
+	}
+	if _, err := hex.Decode(u[:], []byte(s)); err != nil {
+		return u, false
+	}
+	return u, true
 }
 
 // uuid4 is a random (version 4) UUID, RFC 9562.
@@ -42,21 +88,6 @@ func uuid4(rand io.Reader) (string, error) {
 		return "", fmt.Errorf("generate uuid: %w", err)
 	}
 	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return format(u), nil
-}
-
-// uuid7 is a time-ordered (version 7) UUID, RFC 9562: 48 bits of Unix
-// milliseconds, then random bits.
-func uuid7(t time.Time, rand io.Reader) (string, error) {
-	var u [16]byte
-	if _, err := io.ReadFull(rand, u[6:]); err != nil {
-		return "", fmt.Errorf("generate build_id: %w", err)
-	}
-	var ms [8]byte
-	binary.BigEndian.PutUint64(ms[:], uint64(t.UnixMilli()))
-	copy(u[:6], ms[2:])
-	u[6] = u[6]&0x0f | 0x70
 	u[8] = u[8]&0x3f | 0x80
 	return format(u), nil
 }

@@ -195,7 +195,13 @@ func parse(path string, data []byte, warn io.Writer) (Config, error) {
 		case KeyBackgroundDaemon:
 			s, ok := v.(string)
 			if !ok {
-				return bad(fmt.Sprintf("must be a string (%s), not %s", allowedPolicies, typeName(v)))
+				// The Python CLI (sync/config.py get_background_daemon) warns
+				// and uses auto for a non-string value; so do we, so that one
+				// config.toml means the same policy to both tools.
+				msg := fmt.Sprintf("%s: %s: must be a string, not %s (%s); using %q", path, key, typeName(v), allowedPolicies, policy.Auto)
+				c.Warnings = append(c.Warnings, msg)
+				warnOnce(warn, msg)
+				continue // the default applies
 			}
 			p, known, err := policy.Parse(s)
 			if err != nil {

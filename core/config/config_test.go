@@ -108,13 +108,23 @@ x = [1, 2]
 				c.Warnings = []string{`PATH: sync.background_daemon: unknown value "banana" (allowed values are "auto" and "manual"); using "auto"`}
 			}),
 			warn: `spec-kitty: warning: PATH: sync.background_daemon: unknown value "banana" (allowed values are "auto" and "manual"); using "auto"` + "\n"},
+		// Issue 16 item 5: a non-string value warns (naming the key and the
+		// file) and means auto, as in the Python CLI.
+		{name: "policy not a string warns and means auto", content: ptr("[sync]\nbackground_daemon = true\n"),
+			want: def(func(c *Config) {
+				c.Warnings = []string{`PATH: sync.background_daemon: must be a string, not a boolean (allowed values are "auto" and "manual"); using "auto"`}
+			}),
+			warn: `spec-kitty: warning: PATH: sync.background_daemon: must be a string, not a boolean (allowed values are "auto" and "manual"); using "auto"` + "\n"},
+		{name: "policy an integer warns and means auto", content: ptr("[sync]\nbackground_daemon = 1\n"),
+			want: def(func(c *Config) {
+				c.Warnings = []string{`PATH: sync.background_daemon: must be a string, not an integer (allowed values are "auto" and "manual"); using "auto"`}
+			}),
+			warn: `spec-kitty: warning: PATH: sync.background_daemon: must be a string, not an integer (allowed values are "auto" and "manual"); using "auto"` + "\n"},
 
 		{name: "empty policy", content: ptr("[sync]\nbackground_daemon = \"\"\n"),
 			wantErr: `:2:21: sync.background_daemon: empty value; allowed values are "auto" and "manual"`},
 		{name: "blank policy", content: ptr("[sync]\n  background_daemon   =   \"  \"  # x\n"),
 			wantErr: `:2:27: sync.background_daemon: empty value; allowed values are "auto" and "manual"`},
-		{name: "policy not a string", content: ptr("[sync]\nbackground_daemon = true\n"),
-			wantErr: `:2:21: sync.background_daemon: must be a string (allowed values are "auto" and "manual"), not a boolean`},
 		{name: "queue size zero", content: ptr("[sync]\nmax_queue_size = 0\n"),
 			wantErr: `:2:18: sync.max_queue_size: must be >= 1, got 0`},
 		{name: "queue size negative", content: ptr("[sync]\nmax_queue_size = -5\n"),

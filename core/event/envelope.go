@@ -27,11 +27,13 @@ const (
 )
 
 // Project is the repository's identity from `.kittify/config.yaml`
-// (`project:` uuid, slug, node_id), read by core/binding and passed in.
+// (`project:` uuid, slug, node_id, build_id), read by core/binding and
+// passed in.
 type Project struct {
-	UUID   string
-	Slug   string
-	NodeID string
+	UUID    string
+	Slug    string
+	NodeID  string
+	BuildID string
 }
 
 // Origin is everything an envelope needs besides the line itself.
@@ -42,7 +44,11 @@ type Origin struct {
 	Fallback time.Time // timestamp when the line has no parseable at/timestamp (file mtime or now)
 }
 
-// Envelope is what is uploaded for one line (WIRE "Events").
+// Envelope is what is uploaded for one line (WIRE "Events"): the fields
+// and the key order of the Python CLI's EventEmitter._emit
+// (src/specify_cli/sync/emitter.py), pinned by testdata/envelope_fields.golden.
+// The nullable fields (causation_id, git_branch, head_commit_sha, repo_slug)
+// are written as null when empty: this client does not know them.
 //
 // Marshal it with its MarshalJSON or AppendJSON method, not as a field of a
 // larger value: encoding/json compacts the output of MarshalJSON when it
@@ -53,13 +59,18 @@ type Envelope struct {
 	AggregateID   string          `json:"aggregate_id"`
 	AggregateType AggregateType   `json:"aggregate_type"`
 	SchemaVersion string          `json:"schema_version"`
+	BuildID       string          `json:"build_id"`
 	Payload       json.RawMessage `json:"payload"`
 	NodeID        string          `json:"node_id"`
 	LamportClock  int64           `json:"lamport_clock"`
+	CausationID   string          `json:"causation_id"`
 	Timestamp     time.Time       `json:"timestamp"`
+	TeamSlug      string          `json:"team_slug"`
 	ProjectUUID   string          `json:"project_uuid"`
 	ProjectSlug   string          `json:"project_slug"`
-	TeamSlug      string          `json:"team_slug"`
+	GitBranch     string          `json:"git_branch"`
+	HeadCommitSHA string          `json:"head_commit_sha"`
+	RepoSlug      string          `json:"repo_slug"`
 }
 
 // Build wraps a synced line in its envelope.
@@ -80,10 +91,13 @@ func Build(l Line, o Origin) (Envelope, error) {
 		return fail("project slug is empty")
 	case o.Project.NodeID == "":
 		return fail("node id is empty")
+	case o.Project.BuildID == "":
+		return fail("build id is empty")
 	}
 	e := Envelope{
 		EventID:       l.EventID,
 		SchemaVersion: SchemaVersion,
+		BuildID:       o.Project.BuildID,
 		Payload:       l.Raw,
 		NodeID:        o.Project.NodeID,
 		LamportClock:  o.Lamport,
@@ -140,6 +154,8 @@ func (e Envelope) AppendJSON(dst []byte) []byte {
 	dst = appendString(dst, string(e.AggregateType))
 	dst = append(dst, `,"schema_version":`...)
 	dst = appendString(dst, e.SchemaVersion)
+	dst = append(dst, `,"build_id":`...)
+	dst = appendString(dst, e.BuildID)
 	dst = append(dst, `,"payload":`...)
 	if len(e.Payload) == 0 {
 		dst = append(dst, "null"...)
@@ -150,15 +166,31 @@ func (e Envelope) AppendJSON(dst []byte) []byte {
 	dst = appendString(dst, e.NodeID)
 	dst = append(dst, `,"lamport_clock":`...)
 	dst = strconv.AppendInt(dst, e.LamportClock, 10)
+	dst = append(dst, `,"causation_id":`...)
+	dst = appendNullable(dst, e.CausationID)
 	dst = append(dst, `,"timestamp":`...)
 	dst = appendString(dst, e.Timestamp.UTC().Format(time.RFC3339Nano))
+	dst = append(dst, `,"team_slug":`...)
+	dst = appendString(dst, e.TeamSlug)
 	dst = append(dst, `,"project_uuid":`...)
 	dst = appendString(dst, e.ProjectUUID)
 	dst = append(dst, `,"project_slug":`...)
 	dst = appendString(dst, e.ProjectSlug)
-	dst = append(dst, `,"team_slug":`...)
-	dst = appendString(dst, e.TeamSlug)
+	dst = append(dst, `,"git_branch":`...)
+	dst = appendNullable(dst, e.GitBranch)
+	dst = append(dst, `,"head_commit_sha":`...)
+	dst = appendNullable(dst, e.HeadCommitSHA)
+	dst = append(dst, `,"repo_slug":`...)
+	dst = appendNullable(dst, e.RepoSlug)
 	return append(dst, '}')
+}
+
+// appendNullable appends s as a JSON string, or null when it is empty.
+func appendNullable(dst []byte, s string) []byte {
+	if s == "" {
+		return append(dst, "null"...)
+	}
+	return appendString(dst, s)
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -178,6 +210,7 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 		AggregateID   json.RawMessage `json:"aggregate_id"`
 		AggregateType json.RawMessage `json:"aggregate_type"`
 		SchemaVersion json.RawMessage `json:"schema_version"`
+		BuildID       json.RawMessage `json:"build_id"`
 		Payload       json.RawMessage `json:"payload"`
 		NodeID        json.RawMessage `json:"node_id"`
 		LamportClock  json.RawMessage `json:"lamport_clock"`
@@ -185,6 +218,10 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 		ProjectUUID   json.RawMessage `json:"project_uuid"`
 		ProjectSlug   json.RawMessage `json:"project_slug"`
 		TeamSlug      json.RawMessage `json:"team_slug"`
+		CausationID   json.RawMessage `json:"causation_id"`
+		GitBranch     json.RawMessage `json:"git_branch"`
+		HeadCommitSHA json.RawMessage `json:"head_commit_sha"`
+		RepoSlug      json.RawMessage `json:"repo_slug"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return Envelope{}, fmt.Errorf("parse envelope: %w", err)
@@ -214,5 +251,10 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 	e.ProjectUUID, _ = stringField(raw.ProjectUUID)
 	e.ProjectSlug, _ = stringField(raw.ProjectSlug)
 	e.TeamSlug, _ = stringField(raw.TeamSlug)
+	e.BuildID, _ = stringField(raw.BuildID)
+	e.CausationID, _ = stringField(raw.CausationID)
+	e.GitBranch, _ = stringField(raw.GitBranch)
+	e.HeadCommitSHA, _ = stringField(raw.HeadCommitSHA)
+	e.RepoSlug, _ = stringField(raw.RepoSlug)
 	return e, nil
 }

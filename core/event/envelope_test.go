@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-var testProject = Project{UUID: "8a4a7da6-a97c-4bb4-893a-b31664abfee4", Slug: "spec-kitty", NodeID: "d036a097a835"}
+var testProject = Project{UUID: "8a4a7da6-a97c-4bb4-893a-b31664abfee4", Slug: "spec-kitty", NodeID: "d036a097a835", BuildID: "0a7c3a8e-5a2b-5c1d-9e3f-4b6d8e0f1a2c"}
 
 func TestBuild(t *testing.T) {
 	fallback := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))
@@ -72,6 +72,7 @@ func TestBuild(t *testing.T) {
 				AggregateID:   tt.wantAggID,
 				AggregateType: tt.wantAgg,
 				SchemaVersion: "3.0.0",
+				BuildID:       testProject.BuildID,
 				Payload:       json.RawMessage(tt.raw),
 				NodeID:        "d036a097a835",
 				LamportClock:  42,
@@ -111,6 +112,7 @@ func TestBuildErrors(t *testing.T) {
 		{"no project uuid", line, Origin{Project: Project{Slug: "s", NodeID: "n"}, Fallback: time.Unix(1, 0)}, "project uuid is empty"},
 		{"no project slug", line, Origin{Project: Project{UUID: "u", NodeID: "n"}, Fallback: time.Unix(1, 0)}, "project slug is empty"},
 		{"no node id", line, Origin{Project: Project{UUID: "u", Slug: "s"}, Fallback: time.Unix(1, 0)}, "node id is empty"},
+		{"no build id", line, Origin{Project: Project{UUID: "u", Slug: "s", NodeID: "n"}, Fallback: time.Unix(1, 0)}, "build id is empty"},
 		{"no time at all", line, Origin{Project: testProject}, "no usable timestamp"},
 	}
 	for _, tt := range tests {
@@ -163,8 +165,9 @@ func checkEnvelopeJSON(t *testing.T, data []byte, want Envelope) {
 			t.Fatal(err)
 		}
 	}
-	wantKeys := []string{"event_id", "event_type", "aggregate_id", "aggregate_type", "schema_version", "payload",
-		"node_id", "lamport_clock", "timestamp", "project_uuid", "project_slug", "team_slug"}
+	wantKeys := []string{"event_id", "event_type", "aggregate_id", "aggregate_type", "schema_version", "build_id", "payload",
+		"node_id", "lamport_clock", "causation_id", "timestamp", "team_slug", "project_uuid", "project_slug",
+		"git_branch", "head_commit_sha", "repo_slug"}
 	if diff := cmp.Diff(wantKeys, keys); diff != "" {
 		t.Errorf("envelope keys (-want +got):\n%s", diff)
 	}

@@ -62,7 +62,7 @@ func TestLogoutExpiredToken(t *testing.T) {
 func envelope(id string) json.RawMessage {
 	b, _ := json.Marshal(map[string]any{
 		"event_id": id, "event_type": "WPStatusChanged", "aggregate_id": "m/WP01", "aggregate_type": "WorkPackage",
-		"schema_version": "3.0.0", "payload": map[string]any{"event_id": id, "wp_id": "WP01", "to_lane": "done"},
+		"schema_version": "3.0.0", "build_id": "b-1", "payload": map[string]any{"event_id": id, "wp_id": "WP01", "to_lane": "done"},
 		"node_id": "n1", "lamport_clock": 1, "timestamp": "2026-03-01T12:00:00Z",
 		"project_uuid": "p-uuid", "project_slug": "spec-kitty", "team_slug": "team-dev",
 	})

@@ -1,13 +1,16 @@
 package mission
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -25,6 +28,15 @@ type EmitRequest struct {
 	ToLane string // one of Lanes()
 	Actor  string // "" means "unknown"
 	Reason string // "" is written as null
+	// Force records a move the transition matrix does not allow, or one
+	// whose guard is bypassed; it requires Reason (transition.go).
+	Force bool
+	// ReviewRef is the review feedback reference ("" is written as null),
+	// required by some moves out of approved and for_review.
+	ReviewRef string
+	// Evidence is the move's evidence (nil: null), required by moves to
+	// done and out of in_review unless forced.
+	Evidence *Evidence
 	// Now is the clock, read once the lock is held (nil: time.Now).
 	Now func() time.Time
 	// ID makes the event_id for the event's time (nil: a ULID with
@@ -48,7 +60,9 @@ type Line struct {
 	At            time.Time
 	Force         bool
 	ExecutionMode string
-	Raw           []byte // the JSON object as written, without the newline
+	ReviewRef     string
+	Evidence      json.RawMessage // nil: null
+	Raw           []byte          // the JSON object as written, without the newline
 }
 
 // InvalidWPError is a work package id that is not WP followed by digits.
@@ -96,8 +110,9 @@ const executionMode = "direct_repo"
 // separators, ASCII only) and every field its reader requires: event_id,
 // at, mission_slug, mission_id (when meta.json has one), wp_id, from_lane,
 // to_lane, actor, reason, force, execution_mode, evidence, review_ref,
-// policy_metadata. force is true exactly when the move is not one the Python
-// state machine allows, as that CLI would require --force for it.
+// policy_metadata. The Python CLI's transition guards apply first
+// (transition.go): a move its matrix does not allow needs Force, Force needs
+// a Reason, a move to done needs Evidence, and so on, with its wording.
 //
 // `at` is the clock's time in UTC with microseconds; if the clock is not past
 // the WP's last move, `at` is set just after it so the readers' (at,
@@ -111,6 +126,9 @@ func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error
 	}
 	to, err := ParseLane(e.ToLane)
 	if err != nil {
+		return Line{}, err
+	}
+	if err := checkRequest(e); err != nil {
 		return Line{}, err
 	}
 	if !isMission(repo, mission) {
@@ -161,6 +179,9 @@ func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error
 	if w, ok := st.WP(e.WPID); ok {
 		from, last = w.Lane, w.At
 	}
+	if err := checkMove(from, to, e); err != nil {
+		return Line{}, err
+	}
 	at := now().UTC().Truncate(time.Microsecond)
 	if !at.After(last) {
 		at = last.UTC().Truncate(time.Microsecond).Add(time.Microsecond)
@@ -180,8 +201,15 @@ func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error
 		Actor:         actor,
 		Reason:        e.Reason,
 		At:            at,
-		Force:         !allowedMove(from, to),
+		Force:         e.Force,
 		ExecutionMode: executionMode,
+		ReviewRef:     e.ReviewRef,
+	}
+	if e.Evidence != nil {
+		l.Evidence, err = pyJSON(e.Evidence.Raw)
+		if err != nil {
+			return Line{}, fmt.Errorf("evidence: %w", err)
+		}
 	}
 	l.Raw = l.encode()
 
@@ -278,7 +306,12 @@ func (l *Line) encode() []byte {
 	str("actor", l.Actor)
 	str("at", FormatAt(l.At))
 	str("event_id", l.EventID)
-	null("evidence")
+	if l.Evidence != nil {
+		field("evidence")
+		b = append(b, l.Evidence...)
+	} else {
+		null("evidence")
+	}
 	str("execution_mode", l.ExecutionMode)
 	field("force")
 	if l.Force {
@@ -297,7 +330,11 @@ func (l *Line) encode() []byte {
 	} else {
 		null("reason")
 	}
-	null("review_ref")
+	if l.ReviewRef != "" {
+		str("review_ref", l.ReviewRef)
+	} else {
+		null("review_ref")
+	}
 	str("to_lane", string(l.ToLane))
 	str("wp_id", l.WPID)
 	return append(b, '}')
@@ -341,4 +378,59 @@ func appendPyString(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
+}
+
+// pyJSON re-encodes a JSON value as the Python CLI's json.dumps(sort_keys=True)
+// writes it (", " and ": " separators, ASCII only, numbers as written), so a
+// line carrying evidence keeps that CLI's layout.
+func pyJSON(raw []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return appendPyValue(nil, v), nil
+}
+
+func appendPyValue(b []byte, v any) []byte {
+	switch t := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case bool:
+		if t {
+			return append(b, "true"...)
+		}
+		return append(b, "false"...)
+	case json.Number:
+		return append(b, t...)
+	case string:
+		return appendPyString(b, t)
+	case []any:
+		b = append(b, '[')
+		for i, x := range t {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = appendPyValue(b, x)
+		}
+		return append(b, ']')
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = appendPyString(b, k)
+			b = append(b, ": "...)
+			b = appendPyValue(b, t[k])
+		}
+		return append(b, '}')
+	}
+	panic(fmt.Sprintf("pyJSON: unexpected %T", v))
 }

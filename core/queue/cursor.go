@@ -89,6 +89,9 @@ func (c Cursor) Resume(r io.ReaderAt, size int64) (offset int64, line int, err e
 
 // Cursor returns the stored cursor of repo's file path; ok is false if none.
 func (q *Queue) Cursor(ctx context.Context, repo, path string) (c Cursor, ok bool, err error) {
+	if q.unmigrated {
+		return Cursor{}, false, nil // the Python layout has no cursors
+	}
 	rows, err := q.db.QueryContext(ctx, cursorSelect+` WHERE repo = ? AND path = ?`, repo, path)
 	if err != nil {
 		return Cursor{}, false, fmt.Errorf("cursor %s: queue %s: %w", path, q.path, err)
@@ -105,6 +108,9 @@ func (q *Queue) Cursor(ctx context.Context, repo, path string) (c Cursor, ok boo
 
 // Cursors lists the cursors of repo, or of every repo when repo is "".
 func (q *Queue) Cursors(ctx context.Context, repo string) ([]Cursor, error) {
+	if q.unmigrated {
+		return nil, nil
+	}
 	rows, err := q.db.QueryContext(ctx, cursorSelect+` WHERE ?1 = '' OR repo = ?1 ORDER BY repo, path`, repo)
 	if err != nil {
 		return nil, fmt.Errorf("cursors: queue %s: %w", q.path, err)

@@ -110,6 +110,9 @@ func (q *Queue) UnregisterRepo(ctx context.Context, path string) (removed bool, 
 
 // Repos lists the registered repos in registration order.
 func (q *Queue) Repos(ctx context.Context) ([]Repo, error) {
+	if q.unmigrated {
+		return nil, nil // the Python layout registers no repos
+	}
 	rows, err := q.db.QueryContext(ctx, `SELECT path, registered_at FROM repos ORDER BY registered_at, path`)
 	if err != nil {
 		return nil, fmt.Errorf("repos: queue %s: %w", q.path, err)

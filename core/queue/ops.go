@@ -158,12 +158,18 @@ type Leased struct {
 }
 
 // Lease hands out up to max due events (next_attempt_at unset or <= now) that
-// no one else holds, oldest first, and holds them until now+leaseFor; a
+// no one else holds, in the Python CLI's drain order (queue.py drain_queue:
+// ORDER BY timestamp ASC, id ASC), and holds them until now+leaseFor; a
 // drainer that dies without settling loses them when the lease runs out.
 // maxBytes (0: no limit) bounds the sum of their data, but the first event is
 // always returned so an oversized one can be dead-lettered rather than block
 // the queue. A row whose data is not JSON (written by another tool) would
 // spoil a whole batch upload: it is moved to the dead letters instead.
+//
+// That order is insertion order for rows this package wrote (timestamp is
+// the enqueue time, ties broken by id); a row the Python CLI coalesced
+// (_try_coalesce rewrites event_id, data and timestamp in place, keeping
+// the id) goes where its last merge put it, as Python would send it.
 func (q *Queue) Lease(ctx context.Context, now time.Time, max int, maxBytes int, leaseFor time.Duration) ([]Leased, error) {
 	if max <= 0 {
 		return nil, nil
@@ -181,7 +187,7 @@ func (q *Queue) Lease(ctx context.Context, now time.Time, max int, maxBytes int,
 			FROM queue
 			WHERE (next_attempt_at IS NULL OR next_attempt_at <= ?1)
 			  AND (leased_until IS NULL OR leased_until <= ?1)
-			ORDER BY id LIMIT ?2`, nowMS, max)
+			ORDER BY timestamp, id LIMIT ?2`, nowMS, max)
 		if err != nil {
 			return err
 		}

@@ -79,6 +79,10 @@ type Queue struct {
 	wsem chan struct{}
 	// holder identifies this process's leases (its PID).
 	holder int
+	// unmigrated: a read-only open of a database this program never
+	// migrated (the Python CLI's layout); noQueueTable: not even its
+	// queue table exists.
+	unmigrated, noQueueTable bool
 }
 
 // Open opens the queue at path, creating the file 0600 if it does not exist,
@@ -144,19 +148,57 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 	return q, nil
 }
 
-// checkReadable makes sure a read-only open sees a schema this program
-// knows (a database never migrated cannot be read as a queue).
+// checkReadable makes sure a read-only open sees a queue this program can
+// read. A database only the Python CLI has written (no schema_migrations,
+// just its `queue` table) is read as it is: a read-only command may not
+// migrate it (CONTRACTS §1), and its rows are all still there for the next
+// writer, which migrates it additively. Readers then see the Python columns
+// only (no dead letters, cursors or repos yet).
 func (q *Queue) checkReadable(ctx context.Context) error {
-	var v int
-	if err := q.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
+	tables, err := q.tableNames(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
 	}
-	if v < migrations[len(migrations)-1].version {
-		return fmt.Errorf("schema version %d is older than this program's %d: run a hosted command (e.g. `spec-kitty sync run`) once to upgrade it",
-			v, migrations[len(migrations)-1].version)
+	latest := migrations[len(migrations)-1].version
+	v := 0
+	if tables["schema_migrations"] {
+		if err := q.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+	}
+	if v > latest {
+		return fmt.Errorf("schema version %d is newer than this program knows (%d): upgrade spec-kitty", v, latest)
+	}
+	// Version 2 added every table the readers use (3 only a lease column).
+	if v < 2 {
+		q.unmigrated = true
+		q.noQueueTable = !tables["queue"]
 	}
 	return nil
 }
+
+// tableNames lists the database's tables.
+func (q *Queue) tableNames(ctx context.Context) (map[string]bool, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[n] = true
+	}
+	return out, rows.Err()
+}
+
+// Unmigrated reports a read-only queue this program has not migrated yet
+// (written by the Python CLI alone): every event in it is kept and is
+// uploaded by the next hosted command that writes the queue.
+func (q *Queue) Unmigrated() bool { return q.unmigrated }
 
 // migrateRetrying runs migrate until it stops meeting SQLITE_BUSY or busy
 // passes. Processes opening a brand-new database together race for the

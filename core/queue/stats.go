@@ -18,11 +18,17 @@ type Stats struct {
 	NextAttemptAt time.Time     // earliest future retry; zero when none waits
 	LastError     string        // error of the most recent retry still queued
 	MaxSize       int           // max_queue_size in force
+	// Unmigrated: the database has only the Python CLI's layout (read-only
+	// open, see Queue.Unmigrated); its events are all kept.
+	Unmigrated bool
 }
 
 // Stats reads the figures in one statement (one consistent snapshot).
 func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 	now := q.now()
+	if q.unmigrated {
+		return q.pythonStats(ctx, now)
+	}
 	nowMS := unixMS(now)
 	var (
 		s       = Stats{MaxSize: q.maxSize}
@@ -52,6 +58,26 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 	return s, nil
 }
 
+// pythonStats reads the figures of a queue in the Python CLI's layout,
+// which has only its own columns and no dead letters.
+func (q *Queue) pythonStats(ctx context.Context, now time.Time) (Stats, error) {
+	s := Stats{MaxSize: q.maxSize, Unmigrated: true}
+	if q.noQueueTable {
+		return s, nil
+	}
+	var oldest sql.NullInt64
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(CASE WHEN retry_count > 0 THEN 1 END),
+			MIN(CASE WHEN timestamp >= ?1 THEN CAST(timestamp AS INTEGER) ELSE CAST(timestamp AS INTEGER) * 1000 END)
+		FROM queue`, msThreshold).Scan(&s.Depth, &s.Retried, &oldest)
+	if err != nil {
+		return Stats{}, fmt.Errorf("stats: queue %s: %w", q.path, err)
+	}
+	if oldest.Valid {
+		s.OldestAge = max(0, now.Sub(time.UnixMilli(oldest.Int64)))
+	}
+	return s, nil
+}
+
 // Dead is one dead letter.
 type Dead struct {
 	EventID    string
@@ -64,6 +90,9 @@ type Dead struct {
 
 // DeadLetters lists up to limit dead letters, newest first (limit <= 0: all).
 func (q *Queue) DeadLetters(ctx context.Context, limit int) ([]Dead, error) {
+	if q.unmigrated {
+		return nil, nil // the Python layout has no dead letters
+	}
 	if limit <= 0 {
 		limit = -1
 	}

@@ -43,7 +43,7 @@ func BenchmarkDrain100k(b *testing.B) {
 		items := make([]queue.Item, 0, 1000)
 		for i := 0; i < n; i++ {
 			id := ulid.MustNew(ulid.Timestamp(ts), entropy).String()
-			data := fmt.Sprintf(`{"event_id":%q,"event_type":"WPStatusChanged","aggregate_id":"m/WP%02d","aggregate_type":"WorkPackage","schema_version":"3.0.0","payload":{"event_id":%q,"wp_id":"WP%02d","from_lane":"planned","to_lane":"claimed","actor":"bench","at":"2026-11-27T00:00:00Z"},"node_id":"d036a097a835","lamport_clock":%d,"timestamp":"2026-11-27T00:00:00Z","project_uuid":"8a4a7da6-a97c-4bb4-893a-b31664abfee4","project_slug":"spec-kitty","team_slug":"team-dev"}`, id, i%40, id, i%40, i)
+			data := fmt.Sprintf(`{"event_id":%q,"event_type":"WPStatusChanged","aggregate_id":"m/WP%02d","aggregate_type":"WorkPackage","schema_version":"3.0.0","build_id":"b-bench","payload":{"event_id":%q,"wp_id":"WP%02d","from_lane":"planned","to_lane":"claimed","actor":"bench","at":"2026-11-27T00:00:00Z"},"node_id":"d036a097a835","lamport_clock":%d,"timestamp":"2026-11-27T00:00:00Z","project_uuid":"8a4a7da6-a97c-4bb4-893a-b31664abfee4","project_slug":"spec-kitty","team_slug":"team-dev"}`, id, i%40, id, i%40, i)
 			items = append(items, queue.Item{EventID: id, EventType: "WPStatusChanged", Data: []byte(data)})
 			if len(items) == cap(items) {
 				if _, err := q.Enqueue(context.Background(), items...); err != nil {

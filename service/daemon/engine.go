@@ -161,7 +161,7 @@ func (e *Engine) project(repo string) (event.Project, error) {
 	if err != nil {
 		return event.Project{}, fmt.Errorf("project identity of %s: %w", repo, err)
 	}
-	return event.Project{UUID: p.UUID, Slug: p.Slug, NodeID: p.NodeID}, nil
+	return event.Project{UUID: p.UUID, Slug: p.Slug, NodeID: p.NodeID, BuildID: p.BuildID}, nil
 }
 
 func (e *Engine) importFile(ctx context.Context, repo, path string, cur queue.Cursor, proj event.Project, team string, room *int) (int, error) {

@@ -14,6 +14,38 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// TestBatchPythonContract (issue 16 item 2): the dev host refuses, per
+// event and in the Python gate's words, what the Python CLI's outbound
+// envelope check refuses (core/event.CheckEnvelopeContract), and accepts an
+// envelope with an empty build_id, as Python sends `build_id or ""`.
+func TestBatchPythonContract(t *testing.T) {
+	s := NewTest(t, Options{})
+	tok := login(t, s, DefaultUser.ID).AccessToken
+	noBuild := envelope("e-nobuild", "p", "WP01", "done")
+	delete(noBuild, "build_id")
+	emptyBuild := envelope("e-emptybuild", "p", "WP01", "done")
+	emptyBuild["build_id"] = ""
+	feature := envelope("e-feature", "p", "WP01", "done")
+	feature["aggregate_type"] = "Feature"
+	topLane := envelope("e-toplane", "p", "WP01", "done")
+	topLane["to_lane"] = "done"
+	oldSchema := envelope("e-schema", "p", "WP01", "done")
+	oldSchema["schema_version"] = "2.0.0"
+	r := postEvents(t, s, tok, noBuild, emptyBuild, feature, topLane, oldSchema)
+	var got batchResponse
+	r.json(t, &got)
+	want := []eventResult{
+		{EventID: "e-nobuild", Status: "rejected", Error: "required field 'build_id' missing in envelope payload"},
+		{EventID: "e-emptybuild", Status: "success"},
+		{EventID: "e-feature", Status: "rejected", Error: "field 'aggregate_type' must be one of ['Build', 'Mission', 'WorkPackage', 'MissionDossier'], got 'Feature'"},
+		{EventID: "e-toplane", Status: "rejected", Error: "forbidden field 'to_lane' present in envelope payload"},
+		{EventID: "e-schema", Status: "rejected", Error: "field 'schema_version' must equal '3.0.0', got '2.0.0'"},
+	}
+	if diff := cmp.Diff(want, got.Results); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+}
+
 func TestBatchResults(t *testing.T) {
 	s := NewTest(t, Options{})
 	tok := login(t, s, DefaultUser.ID).AccessToken

@@ -224,9 +224,9 @@ func batchReq(t testing.TB, s *Server, token string, body []byte) *http.Request 
 func envelope(id, project, wp, lane string) map[string]any {
 	return map[string]any{
 		"event_id": id, "event_type": "WPStatusChanged", "aggregate_id": wp, "aggregate_type": "WorkPackage",
-		"schema_version": "3.0.0",
-		"payload":        map[string]any{"event_id": id, "wp_id": wp, "from_lane": "planned", "to_lane": lane},
-		"node_id":        "node-1", "lamport_clock": 1, "timestamp": "2026-03-01T12:00:00Z",
+		"schema_version": "3.0.0", "build_id": "b-1",
+		"payload": map[string]any{"event_id": id, "wp_id": wp, "from_lane": "planned", "to_lane": lane},
+		"node_id": "node-1", "lamport_clock": 1, "timestamp": "2026-03-01T12:00:00Z",
 		"project_uuid": "p-uuid", "project_slug": project, "team_slug": "team-dev",
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/event"
 )
 
 // envelopeIn is what the server reads of an envelope. RawMessage fields tell
@@ -75,6 +77,13 @@ func parseEventStd(raw json.RawMessage) parsedEvent {
 	if env.Payload[0] != '{' {
 		ev.reject = "invalid field payload: must be a JSON object"
 		return ev
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err == nil {
+		if v := event.CheckEnvelopeContract(func(k string) (json.RawMessage, bool) { v, ok := top[k]; return v, ok }); v != "" {
+			ev.reject = v
+			return ev
+		}
 	}
 	// What the tracker simulation knows of work packages; odd payload
 	// shapes are simply not work-package transitions.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/event"
 )
 
 // The batch parser validates the whole body once (validJSON) and then
@@ -57,7 +59,9 @@ func parseEvent(raw []byte) parsedEvent {
 		return ev
 	}
 	var id, typ, payload, proj []byte
+	var fields [][2][]byte // every top-level key and value, for the contract
 	eachField(raw, func(key, val []byte) {
+		fields = append(fields, [2][]byte{key, val})
 		switch {
 		case keyIs(key, "event_id"):
 			id = val
@@ -91,6 +95,17 @@ func parseEvent(raw []byte) parsedEvent {
 	}
 	if payload[0] != '{' {
 		ev.reject = "invalid field payload: must be a JSON object"
+		return ev
+	}
+	if v := event.CheckEnvelopeContract(func(k string) (json.RawMessage, bool) {
+		for i := len(fields) - 1; i >= 0; i-- { // the last of duplicate keys wins
+			if keyIs(fields[i][0], k) {
+				return fields[i][1], true
+			}
+		}
+		return nil, false
+	}); v != "" {
+		ev.reject = v
 		return ev
 	}
 	// What the tracker simulation knows of work packages; odd payload

@@ -419,14 +419,26 @@ func (s *Server) handleBindValidate(w http.ResponseWriter, r *http.Request, c *c
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// statusResponse answers GET /api/v1/tracker/status/ with every field the
+// Python CLI reads of it (cli/commands/tracker.py status_command: configured,
+// provider, identity_path.type, sync_state; tracker/saas_service.py:
+// binding_ref for its binding-upgrade check).
 type statusResponse struct {
-	Configured   bool   `json:"configured"`
-	SyncState    string `json:"sync_state"`
-	Provider     string `json:"provider"`
-	BindingRef   string `json:"binding_ref"`
-	DisplayLabel string `json:"display_label"`
-	LastSyncAt   string `json:"last_sync_at,omitempty"`
-	MappedItems  int    `json:"mapped_items"`
+	Configured   bool          `json:"configured"`
+	SyncState    string        `json:"sync_state"`
+	Provider     string        `json:"provider"`
+	BindingRef   string        `json:"binding_ref"`
+	DisplayLabel string        `json:"display_label"`
+	LastSyncAt   string        `json:"last_sync_at,omitempty"`
+	MappedItems  int           `json:"mapped_items"`
+	IdentityPath *identityPath `json:"identity_path,omitempty"`
+}
+
+// identityPath says how the host routed the request: through the SaaS
+// control plane, for the binding's provider.
+type identityPath struct {
+	Type     string `json:"type"`
+	Provider string `json:"provider"`
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -442,6 +454,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, c *caller)
 		resp = statusResponse{
 			Configured: true, SyncState: res.syncState, Provider: provider, BindingRef: ref,
 			DisplayLabel: res.label, MappedItems: len(res.mappings),
+			IdentityPath: &identityPath{Type: "saas", Provider: provider},
 		}
 		if resp.SyncState == "" {
 			resp.SyncState = "idle"
@@ -555,7 +568,7 @@ func (s *Server) handleOperation(w http.ResponseWriter, r *http.Request, c *call
 		limit = *req.Limit
 	}
 	async := s.async.Load()
-	s.idempotent(w, r, c, body, func() (int, any) {
+	run := func() (int, any) {
 		res := s.tracker.team(c.team).binding(req.Provider, req.BindingRef)
 		if res == nil {
 			return http.StatusNotFound, apiError{ErrorCode: "binding_not_found", Message: fmt.Sprintf("no %s binding %q in this team", req.Provider, req.BindingRef)}
@@ -577,7 +590,20 @@ func (s *Server) handleOperation(w http.ResponseWriter, r *http.Request, c *call
 			return http.StatusOK, operationResponse{Operation: kind, Status: "failed", Summary: &Summary{}, Error: failure}
 		}
 		return http.StatusOK, operationResponse{Operation: kind, Status: "completed", Summary: &sum}
-	})
+	}
+	if kind == "pull" && r.Header.Get("Idempotency-Key") == "" {
+		// The Python CLI's tracker client sends no Idempotency-Key on pull
+		// and reads the answer as a synchronous 200 (it never polls a pull:
+		// src/specify_cli/tracker/saas_client.py SaaSTrackerClient.pull).
+		// Accept that, unreplayed and answered at once.
+		async = false
+		s.tracker.mu.Lock()
+		status, v := run()
+		s.tracker.mu.Unlock()
+		writeJSON(w, status, v)
+		return
+	}
+	s.idempotent(w, r, c, body, run)
 }
 
 func (s *Server) finish(res *resource, failure string) {

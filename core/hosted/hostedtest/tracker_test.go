@@ -166,7 +166,8 @@ func TestTrackerStatusAndMappings(t *testing.T) {
 	tok := login(t, s, DefaultUser.ID).AccessToken
 	var st statusResponse
 	tracker(t, s, http.MethodGet, "/api/v1/tracker/status/?provider=linear&binding_ref="+SeededBindingRef, tok, nil).json(t, &st)
-	want := statusResponse{Configured: true, SyncState: "idle", Provider: "linear", BindingRef: SeededBindingRef, DisplayLabel: "Spec Kitty (SK)", MappedItems: 1}
+	want := statusResponse{Configured: true, SyncState: "idle", Provider: "linear", BindingRef: SeededBindingRef, DisplayLabel: "Spec Kitty (SK)", MappedItems: 1,
+		IdentityPath: &identityPath{Type: "saas", Provider: "linear"}}
 	if diff := cmp.Diff(want, st); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)
 	}
@@ -340,5 +341,43 @@ func TestTrackerAsync(t *testing.T) {
 	}
 	if got := syncState(); got != "error" {
 		t.Errorf("sync_state after failed operation = %q", got)
+	}
+}
+
+// TestTrackerPythonClient (issue 16 item 3): the dev host accepts the
+// requests the Python CLI's tracker client makes
+// (src/specify_cli/tracker/saas_client.py): pull without an
+// Idempotency-Key, answered at once even in async mode because that client
+// never polls a pull; and its status answer carries every field the Python
+// CLI reads (configured, provider, identity_path.type, sync_state,
+// binding_ref).
+func TestTrackerPythonClient(t *testing.T) {
+	s := NewTest(t, Options{OperationSteps: 3})
+	tok := login(t, s, DefaultUser.ID).AccessToken
+	s.SetAsync(true)
+	pull := map[string]any{"provider": "linear", "binding_ref": SeededBindingRef, "limit": 100}
+	for range 2 { // not replayed: each pull runs
+		r := tracker(t, s, http.MethodPost, "/api/v1/tracker/pull/", tok, pull)
+		var o operationResponse
+		r.json(t, &o)
+		if r.status != http.StatusOK || o.Status != "completed" || o.Summary == nil {
+			t.Fatalf("pull without Idempotency-Key = %d %s", r.status, r.body)
+		}
+	}
+	if n := s.OperationRuns("pull"); n != 2 {
+		t.Errorf("pull runs = %d, want 2", n)
+	}
+	// push and run still require the key the Python client always sends.
+	if r := tracker(t, s, http.MethodPost, "/api/v1/tracker/run/", tok, pull); r.status != 400 || r.errorCode(t) != "missing_idempotency_key" {
+		t.Errorf("run without Idempotency-Key = %d %s", r.status, r.body)
+	}
+
+	r := tracker(t, s, http.MethodGet, "/api/v1/tracker/status/?provider=linear&binding_ref="+SeededBindingRef, tok, nil)
+	var st map[string]any
+	r.json(t, &st)
+	ip, _ := st["identity_path"].(map[string]any)
+	if st["configured"] != true || st["provider"] != "linear" || st["sync_state"] == nil || st["binding_ref"] != SeededBindingRef ||
+		ip["type"] != "saas" || ip["provider"] != "linear" {
+		t.Errorf("status = %s, want configured, provider, identity_path {type, provider}, sync_state, binding_ref", r.body)
 	}
 }
