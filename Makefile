@@ -10,7 +10,7 @@ export CGO_ENABLED ?= 0
 .PHONY: help build test check bench soak install demo tools clean
 
 help: ## list targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 build: ## build spec-kitty and spec-kitty-tray into bin/
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/spec-kitty ./cli/cmd/spec-kitty

@@ -44,7 +44,7 @@ tells you to run 'spec-kitty sync run'. Nothing else starts the daemon.`
 
 func newDashboardCmd(env *Env) *Command {
 	c := &Command{
-		UsageLine: "spec-kitty dashboard [--port N] [--open] [--stop]",
+		UsageLine: "spec-kitty dashboard [--port N] [--open] [--stop] [--repo DIR]",
 		Short:     "serve a local web page of missions and their lanes",
 		Long:      dashboardLong,
 	}

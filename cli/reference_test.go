@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and docs/cli.md")
@@ -114,4 +115,30 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		}
 	}
 	walk(treeFor("1"), "spec-kitty")
+}
+
+// TestUsageLinesNameEveryFlag: a command's usage line (the first line of
+// its help and of docs/cli.md) lists every flag it takes, and no help text
+// cites design documents users do not have.
+func TestUsageLinesNameEveryFlag(t *testing.T) {
+	var walk func(c *Command)
+	walk = func(c *Command) {
+		if c.hasFlags() {
+			c.Flags().VisitAll(func(f *pflag.Flag) {
+				if f.Hidden || f.Name == "help" {
+					return
+				}
+				if !strings.Contains(c.UsageLine, "--"+f.Name) {
+					t.Errorf("usage line %q omits --%s", c.UsageLine, f.Name)
+				}
+			})
+		}
+		if strings.Contains(c.Long+c.Short, "CONTRACTS") {
+			t.Errorf("%s: help cites CONTRACTS, a file users do not have", c.Path())
+		}
+		for _, sub := range c.Commands {
+			walk(sub)
+		}
+	}
+	walk(treeFor("1"))
 }

@@ -40,7 +40,7 @@ The service starts only under the "auto" background-daemon policy.`,
 
 func newServiceRunCmd(env *Env) *Command {
 	c := &Command{
-		UsageLine: "spec-kitty service run [--background] [--once]",
+		UsageLine: "spec-kitty service run [--background] [--once] [--env-file PATH]",
 		Short:     "run the sync daemon in this process (what the OS service runs)",
 		Long: `Service run is the background sync daemon. It exits 0 at once when the
 rollout gate is off or the policy is manual (unless --once), and when another
@@ -204,8 +204,8 @@ func newServiceInstallCmd(env *Env) *Command {
 		Long: `Service install writes the service definition and registers it with the
 service manager: a systemd --user unit with WantedBy=default.target on Linux,
 a LaunchAgent on macOS, a logon task on Windows. It records
-SPEC_KITTY_ENABLE_SAAS_SYNC, SPEC_KITTY_SAAS_URL and SPEC_KITTY_HOME from this
-shell. Installing again replaces the definition. Under the "auto" policy the
+SPEC_KITTY_ENABLE_SAAS_SYNC, SPEC_KITTY_SAAS_URL, SPEC_KITTY_HOME and
+SPEC_KITTY_KEYCHAIN (each when set) from this shell. Installing again replaces the definition. Under the "auto" policy the
 service is started at once.
 
 --system installs a machine-wide service instead (root / administrator): it

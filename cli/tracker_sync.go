@@ -40,8 +40,8 @@ var trackerSyncOps = []struct {
 const trackerSyncCommon = `
 
 It needs sign-in, a reachable host and a binding. Like every command that
-needs the network it makes sure the background sync daemon runs (CONTRACTS
-§6) so this repo's events reach the host; under the manual policy
+needs the network it makes sure the background sync daemon runs, so this
+repo's events reach the host; under the manual policy
 ([sync].background_daemon = "manual") it prints how to sync by hand and
 exits 0 without running the operation. The operation itself runs in the
 foreground: its summary (pulled, pushed, created, updated, skipped) is
