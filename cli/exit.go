@@ -75,6 +75,9 @@ func report(stderr io.Writer, err error, helpPath string) int {
 	var ue unknownCommandError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "spec-kitty: unknown command %q\n", ue.name)
+		if ue.suggest != "" {
+			fmt.Fprintf(stderr, "spec-kitty: hint: did you mean '%s'?\n", ue.suggest)
+		}
 		fmt.Fprintf(stderr, "spec-kitty: hint: run '%s' for the list of commands\n", ue.helpCmd)
 		return ExitUsage
 	}
@@ -96,6 +99,7 @@ func report(stderr io.Writer, err error, helpPath string) int {
 type unknownCommandError struct {
 	name    string // as typed, e.g. "tracker" or "config frob"
 	helpCmd string // e.g. "spec-kitty help config"
+	suggest string // the closest command, e.g. "spec-kitty status"; "" when none is close
 }
 
 func (u unknownCommandError) Error() string { return fmt.Sprintf("unknown command %q", u.name) }

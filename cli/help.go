@@ -61,7 +61,11 @@ func newHelpCmd(root func() *Command, env *Env) *Command {
 				if i > 0 {
 					helpCmd += " " + strings.Join(args[:i], " ")
 				}
-				return unknownCommandError{name: strings.Join(args[:i+1], " "), helpCmd: helpCmd}
+				sug := cmd.suggest(a)
+				if sug != "" {
+					sug = "spec-kitty help " + strings.TrimPrefix(sug, "spec-kitty ")
+				}
+				return unknownCommandError{name: strings.Join(args[:i+1], " "), helpCmd: helpCmd, suggest: sug}
 			}
 			cmd = sub
 		}

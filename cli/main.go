@@ -92,7 +92,7 @@ func resolve(root *Command, args []string) (*Command, []string, error) {
 			if cmd != root {
 				helpCmd = "spec-kitty help " + strings.TrimPrefix(cmd.Path(), "spec-kitty ")
 			}
-			return nil, nil, unknownCommandError{name: strings.Join(typed, " "), helpCmd: helpCmd}
+			return nil, nil, unknownCommandError{name: strings.Join(typed, " "), helpCmd: helpCmd, suggest: cmd.suggest(a)}
 		}
 		typed = append(typed, a)
 		cmd = sub
@@ -124,10 +124,12 @@ func run(ctx context.Context, env *Env, cmd *Command, args []string) int {
 	}
 	if cmd.Run == nil {
 		if fs.NArg() > 0 {
-			return report(env.Stderr, unknownCommandError{name: fs.Arg(0), helpCmd: helpPath}, "")
+			return report(env.Stderr, unknownCommandError{name: fs.Arg(0), helpCmd: helpPath, suggest: cmd.suggest(fs.Arg(0))}, "")
 		}
-		printHelp(env.Stderr, cmd)
-		return ExitUsage
+		// A bare group (or bare `spec-kitty`) asks for its help, as gh and
+		// restic read it: help on stdout, success.
+		printHelp(env.Stdout, cmd)
+		return ExitOK
 	}
 	err := cmd.Run(ctx, fs.Args())
 	if err == nil {
