@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/config"
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 )
 
@@ -39,7 +40,11 @@ const configHostedNote = `
 Under "auto", 'tracker sync ...', 'status emit', 'sync start' and the
 dashboard's "Sync now" start the sync daemon (or wake it) when needed. Under
 "manual" they skip it: remote-only commands print a notice and exit 0, and
-'spec-kitty sync run' performs a one-shot sync in the foreground.`
+'spec-kitty sync run' performs a one-shot sync in the foreground.
+
+When SPEC_KITTY_SAAS_URL is set it is the host: 'config get sync.server_url'
+and 'config list' show its value with the source "env" (stderr names the
+variable), not the value in config.toml.`
 
 func newConfigCmd(env *Env) *Command {
 	long := configLong
@@ -87,8 +92,13 @@ Run 'spec-kitty help config' for what each key does.`,
 		if err != nil {
 			return configError(err)
 		}
+		s = effective(env, s)
 		if *asJSON {
 			return writeJSON(env.Stdout, s)
+		}
+		if s.Source == sourceEnv {
+			// stdout stays the bare value for scripts; say where it comes from.
+			fmt.Fprintf(env.Stderr, "spec-kitty: %s is set by %s, which overrides config.toml\n", s.Key, paths.SaaSURLEnv)
 		}
 		_, err = fmt.Fprintln(env.Stdout, s.Value)
 		return err
@@ -172,6 +182,9 @@ number, the other values are strings.`,
 			return err
 		}
 		settings := cfg.List()
+		for i := range settings {
+			settings[i] = effective(env, settings[i])
+		}
 		if *asJSON {
 			return writeJSON(env.Stdout, struct {
 				Path     string           `json:"path"`
@@ -184,11 +197,31 @@ number, the other values are strings.`,
 			if v == "" {
 				v = `""`
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Key, v, s.Source)
+			src := string(s.Source)
+			if s.Source == sourceEnv {
+				src = "env " + paths.SaaSURLEnv
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Key, v, src)
 		}
 		return tw.Flush()
 	}
 	return c
+}
+
+// sourceEnv marks sync.server_url taken from SPEC_KITTY_SAAS_URL.
+const sourceEnv config.Source = "env"
+
+// effective applies what overrides config.toml to s: with the rollout gate
+// on, a non-empty SPEC_KITTY_SAAS_URL is the host (CONTRACTS §8.1), so that
+// is the value shown. With the gate off the variable has no effect.
+func effective(env *Env, s config.Setting) config.Setting {
+	if s.Key != config.KeyServerURL || !rollout.Enabled(env.Getenv) {
+		return s
+	}
+	if v := strings.TrimSpace(env.Getenv(paths.SaaSURLEnv)); v != "" {
+		s.Value, s.Source = v, sourceEnv
+	}
+	return s
 }
 
 // loadConfig loads <home>/config.toml; a bad file is exit 1 naming
