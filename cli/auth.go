@@ -170,6 +170,38 @@ type authStatusJSON struct {
 	RefreshTokenExpiresAt *string       `json:"refresh_token_expires_at,omitempty"`
 	StorageBackend        string        `json:"storage_backend,omitempty"`
 	Storage               string        `json:"storage,omitempty"`
+	// StoredHost and ConfiguredHost are set when the stored session was
+	// issued by another host than the configured one (state missing_auth).
+	StoredHost     string `json:"stored_host,omitempty"`
+	ConfiguredHost string `json:"configured_host,omitempty"`
+}
+
+// otherHostSession returns the stored session's host and the configured
+// host when a missing_auth result comes from a session issued by another
+// host; "", "" otherwise.
+func otherHostSession(ctx context.Context, env *Env, store *auth.Store, res readiness.Result) (stored, configured string) {
+	if res.State != readiness.MissingAuth || store == nil {
+		return "", ""
+	}
+	h, err := probe.ResolveHost(env.Getenv, configServerURL(env))
+	if err != nil {
+		return "", ""
+	}
+	s, err := store.Load(ctx)
+	if err != nil || s.Host == "" || s.Host == h.URL {
+		return "", ""
+	}
+	return s.Host, h.URL
+}
+
+// otherHostNote says why a stored session does not count: it belongs to
+// another host (a token is only ever sent to the host that issued it).
+func otherHostNote(stored, configured string) string {
+	if stored == "" {
+		return ""
+	}
+	return fmt.Sprintf("The stored session was issued by %s, but the configured host is %s: sign in to %s, or set `%s` back to %s.",
+		stored, configured, configured, paths.SaaSURLEnv, stored)
 }
 
 func newAuthStatusCmd(env *Env) *Command {
@@ -185,7 +217,8 @@ stored one was issued by another host than the configured one, or its refresh
 token has expired. --json prints {signed_in, state, host, user_id, email,
 name, teams, default_team_id, auth_method, issued_at,
 access_token_expires_at, refresh_token_expires_at, storage_backend,
-storage}; tokens are never printed.`,
+storage}; tokens are never printed. When the stored session belongs to
+another host, both hosts are named (stored_host, configured_host in JSON).`,
 	}
 	asJSON := c.Flags().Bool("json", false, "print the session as JSON (no tokens)")
 	c.Run = func(ctx context.Context, args []string) error {
@@ -204,12 +237,13 @@ storage}; tokens are never printed.`,
 			if _, lerr := store.Load(ctx); lerr != nil && !errors.Is(lerr, auth.ErrNoSession) {
 				fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s\n", lerr)
 			}
+			stored, configured := otherHostSession(ctx, env, store, res)
 			if *asJSON {
-				if err := writeJSON(env.Stdout, authStatusJSON{State: string(res.State)}); err != nil {
+				if err := writeJSON(env.Stdout, authStatusJSON{State: string(res.State), StoredHost: stored, ConfiguredHost: configured}); err != nil {
 					return err
 				}
 			}
-			return notReady(res)
+			return readinessError{res: res, note: otherHostNote(stored, configured)}
 		}
 		s, err := store.Load(ctx)
 		if err != nil {
@@ -300,7 +334,7 @@ func hostedHost(ctx context.Context, env *Env, opts readiness.Options, binding f
 	p := hostedProbes(env, store)
 	p.Binding = binding
 	if res := readiness.Evaluate(ctx, opts, p); !res.OK() {
-		return hosted.Host{}, notReady(res)
+		return hosted.Host{}, readinessError{res: res, note: otherHostNote(otherHostSession(ctx, env, store, res))}
 	}
 	return h, nil
 }

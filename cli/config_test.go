@@ -46,7 +46,7 @@ func TestConfigExitCodes(t *testing.T) {
 		{name: "unset bad file", file: badTOML, args: []string{"config", "unset", "sync.max_queue_size"}, wantCode: ExitFailure},
 		{name: "empty policy in file", file: "[sync]\nbackground_daemon = \"\"\n", args: []string{"config", "list"}, wantCode: ExitFailure,
 			wantStderr: `config.toml:2:21: sync.background_daemon: empty value; allowed values are "auto" and "manual"`},
-		{name: "no verb", args: []string{"config"}, wantCode: ExitUsage},
+		{name: "no verb", args: []string{"config"}, wantCode: ExitOK},
 		{name: "too many arguments", args: []string{"config", "get", "a", "b"}, wantCode: ExitUsage},
 		{name: "unknown flag", args: []string{"config", "list", "--yaml"}, wantCode: ExitUsage},
 		{name: "help", args: []string{"help", "config", "unset"}, wantCode: ExitOK},

@@ -54,12 +54,17 @@ func (s silentExit) Error() string { return fmt.Sprintf("exit status %d", int(s)
 
 // readinessError reports a readiness failure in the contract's layout:
 // message, blank line, next action, on stderr; exit 1.
-type readinessError struct{ res readiness.Result }
+type readinessError struct {
+	res readiness.Result
+	// note, when set, is one more line after the next action saying why
+	// this state (e.g. the stored session is for another host).
+	note string
+}
 
 func (r readinessError) Error() string { return r.res.Message }
 
 // notReady converts a non-ready readiness result into the command's error.
-func notReady(res readiness.Result) error { return readinessError{res} }
+func notReady(res readiness.Result) error { return readinessError{res: res} }
 
 // report prints err as the contract wants and returns the exit code.
 func report(stderr io.Writer, err error, helpPath string) int {
@@ -70,6 +75,9 @@ func report(stderr io.Writer, err error, helpPath string) int {
 	var re readinessError
 	if errors.As(err, &re) {
 		fmt.Fprintf(stderr, "%s\n\n%s\n", re.res.Message, re.res.NextAction)
+		if re.note != "" {
+			fmt.Fprintf(stderr, "%s\n", re.note)
+		}
 		return ExitFailure
 	}
 	var ue unknownCommandError

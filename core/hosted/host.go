@@ -14,6 +14,9 @@ import (
 // the readiness state missing_host_config, not a configuration error.
 var ErrNoHost = errors.New("no SaaS host URL is configured")
 
+// InvalidHostPrefix starts the message of a host URL ParseHost refuses.
+const InvalidHostPrefix = "invalid SaaS host URL: "
+
 // Host is one resolved, validated hosted SaaS base URL. URL is normalised:
 // lower-case scheme and host, no default port, no trailing '/', no query.
 // Two Hosts are the same host iff their URLs are equal.
@@ -60,7 +63,7 @@ func ResolveHost(getenv func(string) string, configServerURL string) (Host, erro
 func ParseHost(raw string) (Host, error) {
 	raw = strings.TrimSpace(raw)
 	bad := func(why string) (Host, error) {
-		return Host{}, &Error{Kind: KindConfig, Host: redactURL(raw), Message: "invalid SaaS host URL: " + why}
+		return Host{}, &Error{Kind: KindConfig, Host: redactURL(raw), Message: InvalidHostPrefix + why}
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -11,6 +11,7 @@ package probe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,11 @@ func New(cfg Config) readiness.Probes {
 			h, err := ResolveHost(cfg.Getenv, cfg.ServerURL)
 			if errors.Is(err, hosted.ErrNoHost) {
 				return "", nil
+			}
+			var he *hosted.Error
+			if errors.As(err, &he) && he.Kind == hosted.KindConfig {
+				// The readiness message already says the URL is invalid.
+				return "", fmt.Errorf("%s: %s", he.Host, strings.TrimPrefix(he.Message, hosted.InvalidHostPrefix))
 			}
 			if err != nil {
 				return "", err

@@ -102,7 +102,7 @@ func TestRealProbes(t *testing.T) {
 		{name: "no host, session present", gate: "1", stored: session(live, future), opts: full, want: readiness.MissingHostConfig},
 		{name: "no host, no session", gate: "1", opts: full, want: readiness.MissingAuth},
 		{name: "invalid host", gate: "1", env: "http://sync.example.com", stored: session(live, future), opts: full,
-			want: readiness.MissingHostConfig, detail: `http://sync.example.com: invalid SaaS host URL: https is required`},
+			want: readiness.MissingHostConfig, detail: `http://sync.example.com: https is required`},
 		{name: "config unreadable", gate: "1", configErr: errors.New("config.toml:3:1: bad"), stored: session(live, future),
 			opts: full, want: readiness.MissingHostConfig, detail: "config.toml:3:1: bad"},
 		{name: "host from config", gate: "1", config: live + "/", stored: session(live, future), opts: full, want: readiness.Ready},

@@ -35,20 +35,36 @@ const ProbeTimeout = 2 * time.Second
 // substituted when a result is built.
 var wording = [...]struct {
 	state      State
+	invalid    bool // the variant for a host URL that is set but unusable
 	message    string
 	nextAction string
 }{
-	{RolloutDisabled, "Hosted SaaS sync is not enabled on this machine.", "Set `SPEC_KITTY_ENABLE_SAAS_SYNC=1` to opt in."},
-	{MissingAuth, "No SaaS authentication token is present.", "Run `spec-kitty auth login`."},
-	{MissingHostConfig, "No SaaS host URL is configured.", "Set `SPEC_KITTY_SAAS_URL` in your environment."},
-	{HostUnreachable, "The configured SaaS host did not respond within 2 seconds.", "Check network connectivity to `{host}` and retry."},
-	{MissingMissionBinding, "No tracker binding exists for feature `{mission}`.", "Run `spec-kitty tracker bind` from this repo."},
+	{RolloutDisabled, false, "Hosted SaaS sync is not enabled on this machine.", "Set `SPEC_KITTY_ENABLE_SAAS_SYNC=1` to opt in."},
+	{MissingAuth, false, "No SaaS authentication token is present.", "Run `spec-kitty auth login`."},
+	{MissingHostConfig, false, "No SaaS host URL is configured.", "Set `SPEC_KITTY_SAAS_URL` in your environment."},
+	// A URL that is set but cannot be used (not https on a non-loopback
+	// host, not a URL, an unreadable config.toml) keeps the state but must
+	// not claim nothing is configured: it names the URL and what is wrong.
+	{MissingHostConfig, true, "The SaaS host URL setting is invalid: {error}.", "Set `SPEC_KITTY_SAAS_URL` (or `[sync].server_url`) to an https:// URL; http:// is only for a loopback host."},
+	{HostUnreachable, false, "The configured SaaS host did not respond within 2 seconds.", "Check network connectivity to `{host}` and retry."},
+	{MissingMissionBinding, false, "No tracker binding exists for feature `{mission}`.", "Run `spec-kitty tracker bind` from this repo."},
 }
 
 // Wording returns the message and next-action templates of s (empty for Ready).
 func Wording(s State) (message, nextAction string) {
+	return wordingOf(s, false)
+}
+
+// InvalidHostWording returns the message and next-action templates of
+// missing_host_config for a host URL that is set but unusable; {error} says
+// what is wrong.
+func InvalidHostWording() (message, nextAction string) {
+	return wordingOf(MissingHostConfig, true)
+}
+
+func wordingOf(s State, invalid bool) (message, nextAction string) {
 	for _, w := range wording {
-		if w.state == s {
+		if w.state == s && w.invalid == invalid {
 			return w.message, w.nextAction
 		}
 	}
@@ -135,7 +151,10 @@ func Evaluate(ctx context.Context, opts Options, p Probes) Result {
 
 	if opts.RequireHost || opts.Probe {
 		if hostErr != nil {
-			return build(MissingHostConfig, "", opts.Mission, map[string]string{"error": hostErr.Error()})
+			msg, next := InvalidHostWording()
+			why := strings.TrimSuffix(hostErr.Error(), ".")
+			return Result{State: MissingHostConfig, Message: strings.ReplaceAll(msg, "{error}", why), NextAction: next,
+				Details: map[string]string{"error": hostErr.Error()}}
 		}
 		if host == "" {
 			return build(MissingHostConfig, "", opts.Mission, nil)

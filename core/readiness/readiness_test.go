@@ -185,6 +185,11 @@ func TestWordingGolden(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "[%s]\n%s\n\n%s\n", r.State, r.Message, r.NextAction)
 	}
+	// A URL that is set but unusable keeps missing_host_config and says so.
+	w := readyWorld()
+	w.hostErr = errors.New("http://sync.example.com: https is required unless the host is loopback (from SPEC_KITTY_SAAS_URL)")
+	r := Evaluate(context.Background(), all, w.probes())
+	fmt.Fprintf(&b, "[%s, invalid URL]\n%s\n\n%s\n", r.State, r.Message, r.NextAction)
 	golden := filepath.Join("testdata", "wording.golden")
 	if *update {
 		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
