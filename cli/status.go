@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -91,6 +92,25 @@ func findRepo(env *Env) (string, error) {
 	return repo, nil
 }
 
+// noMissionsHint is the next step in a repository without missions: this
+// binary reads and moves work packages, the Python spec-kitty CLI creates
+// missions.
+const noMissionsHint = "create a mission with the Python spec-kitty CLI (`spec-kitty specify`, or `spec-kitty agent` from your coding agent)"
+
+// hasMissionDirs reports whether specsDir holds at least one directory.
+func hasMissionDirs(specsDir string) bool {
+	entries, err := os.ReadDir(specsDir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			return true
+		}
+	}
+	return false
+}
+
 // missionError turns a core/mission error into the CLI's error.
 func missionError(err error) error {
 	var unknown *mission.UnknownMissionError
@@ -99,6 +119,9 @@ func missionError(err error) error {
 	var badWP *mission.InvalidWPError
 	switch {
 	case errors.As(err, &unknown):
+		if !hasMissionDirs(unknown.SpecsDir) {
+			return withHint(failf("%s", err), noMissionsHint)
+		}
 		return withHint(failf("%s", err), "run 'spec-kitty status' to list the missions")
 	case errors.As(err, &badName), errors.As(err, &badLane), errors.As(err, &badWP), errors.Is(err, mission.ErrForceWithoutReason):
 		return usagef("%s", err)
@@ -142,6 +165,7 @@ func statusAll(ctx context.Context, env *Env, out io.Writer, repo string, asJSON
 		writeStatusTable(out, ms)
 		if len(ms) == 0 {
 			fmt.Fprintf(env.Stderr, "spec-kitty: no missions in %s\n", mission.SpecsDir(repo))
+			fmt.Fprintf(env.Stderr, "spec-kitty: hint: %s\n", noMissionsHint)
 		}
 	}
 	if malformed > 0 {
