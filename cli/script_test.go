@@ -47,6 +47,11 @@ func TestScripts(t *testing.T) {
 			if cond == "real" {
 				return realDir != "", nil
 			}
+			if cond == "systemd" {
+				// How kardianos (and sd_booted) tell systemd is PID 1.
+				_, err := os.Stat("/run/systemd/system")
+				return err == nil, nil
+			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Setup: func(e *testscript.Env) error {

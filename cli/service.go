@@ -212,7 +212,9 @@ service is started at once.
 runs with a machine-wide state home and cannot use your keychain, so sign in
 with 'auth login --with-token' for that home.
 --dry-run prints the files it would write and the commands it would run, and
-changes nothing.`,
+changes nothing. It prints them even on a machine without the platform's
+service manager (a Linux box without systemd), saying it cannot be
+installed there.`,
 	}
 	system := c.Flags().Bool("system", false, "install a machine-wide service instead of a per-user one")
 	dry := c.Flags().Bool("dry-run", false, "print what would be written and run; change nothing")
@@ -223,17 +225,26 @@ changes nothing.`,
 		if err := hostedGate(env); err != nil {
 			return err
 		}
-		m, err := serviceManager(env, *system)
-		if err != nil {
-			return err
-		}
 		if *dry {
-			p, err := m.Plan(ctx)
+			// A dry run shows the definition even where it cannot be
+			// installed (no systemd here): that is what it is for.
+			cfg, err := serviceConfig(env, *system)
+			if err != nil {
+				return err
+			}
+			p, unsupported, err := svcmgr.DryRun(ctx, cfg)
 			if err != nil {
 				return serviceError(err)
 			}
 			printPlan(env, p)
+			if unsupported != nil {
+				fmt.Fprintf(env.Stdout, "\nnote: this cannot be installed on this machine: %s\n", unsupported)
+			}
 			return nil
+		}
+		m, err := serviceManager(env, *system)
+		if err != nil {
+			return err
 		}
 		warnings, err := m.Install(ctx)
 		for _, w := range warnings {

@@ -172,6 +172,28 @@ func New(cfg Config) (Manager, error) {
 	return newPlatform(cfg)
 }
 
+// DryRun returns the plan of Install for cfg. When this machine lacks the
+// platform's service manager (a Linux box whose PID 1 is not systemd) the plan
+// is still the definition the platform's manager would get, and unsupported
+// says why it cannot be installed here; err is only for a plan that cannot be
+// made at all.
+func DryRun(ctx context.Context, cfg Config) (p Plan, unsupported error, err error) {
+	cfg, err = cfg.withDefaults(runtime.GOOS)
+	if err != nil {
+		return Plan{}, nil, err
+	}
+	m, merr := newPlatform(cfg)
+	if merr == nil {
+		p, err = m.Plan(ctx)
+		return p, nil, err
+	}
+	p, err = planWithoutManager(ctx, cfg)
+	if err != nil {
+		return Plan{}, merr, err
+	}
+	return p, merr, nil
+}
+
 // EnvFromGetenv collects EnvKeys that are set and non-empty, with
 // SPEC_KITTY_HOME made absolute as core/paths resolves it (the service does
 // not start in the installing shell's directory).

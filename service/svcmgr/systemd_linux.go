@@ -47,6 +47,31 @@ func newSystemd(cfg Config, sys service.System) (*systemdManager, error) {
 		}
 		return nil, fmt.Errorf("no systemd found (service manager detected: %s); spec-kitty service needs systemd on Linux", found)
 	}
+	m, err := newSystemdUnit(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := sys.New(noopProgram{}, &service.Config{
+		Name:        Name,
+		DisplayName: DisplayName,
+		Description: Description,
+		Executable:  cfg.Executable,
+		Arguments:   cfg.Args,
+		Option: service.KeyValue{
+			"UserService":   !cfg.System,
+			"SystemdScript": systemdTemplate(cfg),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("systemd service: %w", err)
+	}
+	m.svc = s
+	return m, nil
+}
+
+// newSystemdUnit is the manager's unit side (paths, text, plan) without a
+// service manager: enough for Plan, not for Install.
+func newSystemdUnit(cfg Config) (*systemdManager, error) {
 	if err := checkSystemd(cfg); err != nil {
 		return nil, err
 	}
@@ -67,22 +92,18 @@ func newSystemd(cfg Config, sys service.System) (*systemdManager, error) {
 		m.unitPath = filepath.Join(dir, unitName)
 		m.wantsLink = filepath.Join(dir, "default.target.wants", unitName)
 	}
-	s, err := sys.New(noopProgram{}, &service.Config{
-		Name:        Name,
-		DisplayName: DisplayName,
-		Description: Description,
-		Executable:  cfg.Executable,
-		Arguments:   cfg.Args,
-		Option: service.KeyValue{
-			"UserService":   !cfg.System,
-			"SystemdScript": systemdTemplate(cfg),
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("systemd service: %w", err)
-	}
-	m.svc = s
 	return m, nil
+}
+
+// planWithoutManager is Install's plan for a Linux machine whose service
+// manager is not systemd: the unit `service install` writes where systemd
+// runs.
+func planWithoutManager(ctx context.Context, cfg Config) (Plan, error) {
+	m, err := newSystemdUnit(cfg)
+	if err != nil {
+		return Plan{}, err
+	}
+	return m.Plan(ctx)
 }
 
 func (m *systemdManager) manager() string {
