@@ -245,13 +245,25 @@ if [ "$service" = 1 ]; then
 	else
 		say "running: $bindir/spec-kitty service install"
 		rc=0
-		"$bindir/spec-kitty" service install || rc=$?
+		errlog=$(mktemp)
+		"$bindir/spec-kitty" service install 2>"$errlog" || rc=$?
+		cat "$errlog" >&2
 		if [ "$rc" != 0 ]; then
 			echo "$me: error: 'spec-kitty service install' failed (exit $rc): the binaries are installed, the service is not" >&2
-			echo "$me: hint: the service needs hosted sync enabled (SPEC_KITTY_ENABLE_SAAS_SYNC=1); fix the error above and run '$bindir/spec-kitty service install'" >&2
+			# Name the real cause: blaming the gate when systemd is missing
+			# sends people the wrong way.
+			if grep -q 'no systemd found' "$errlog"; then
+				echo "$me: hint: no systemd found on this machine, so the service cannot be installed here; run '$bindir/spec-kitty sync run' to sync by hand" >&2
+			elif grep -q 'unknown command "service"' "$errlog"; then
+				echo "$me: hint: the service needs hosted sync enabled (SPEC_KITTY_ENABLE_SAAS_SYNC=1); set it and run '$bindir/spec-kitty service install'" >&2
+			else
+				echo "$me: hint: fix the error above and run '$bindir/spec-kitty service install'" >&2
+			fi
 			echo "$me: hint: to undo the install: sh '$sharedir/uninstall.sh'" >&2
+			rm -f "$errlog"
 			exit 1
 		fi
+		rm -f "$errlog"
 		record service spec-kitty-sync
 		save_manifest
 	fi

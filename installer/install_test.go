@@ -36,6 +36,7 @@ func shells(t *testing.T) []string {
 // code in $FAKE_EXIT (default 0). The install scripts only copy and call it.
 const fakeSpecKitty = `#!/bin/sh
 printf '%s gate=%s\n' "$*" "${SPEC_KITTY_ENABLE_SAAS_SYNC:-}" >> "$FAKE_LOG"
+[ -z "${FAKE_STDERR:-}" ] || printf '%s\n' "$FAKE_STDERR" >&2
 exit "${FAKE_EXIT:-0}"
 `
 
@@ -284,6 +285,37 @@ func TestInstallServiceFailure(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"service install gate="}, w.calls()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+}
+
+// The hint after a failed `service install` names the real cause: no
+// systemd is not the gate's fault.
+func TestInstallServiceFailureHint(t *testing.T) {
+	tests := []struct {
+		name, stderr, want, notWant string
+	}{
+		{"no systemd", "spec-kitty: error: service manager: no systemd found (service manager detected: unix-systemv); spec-kitty service needs systemd on Linux",
+			"install.sh: hint: no systemd found on this machine, so the service cannot be installed here", "needs hosted sync enabled"},
+		{"gate off", `spec-kitty: unknown command "service"`,
+			"install.sh: hint: the service needs hosted sync enabled (SPEC_KITTY_ENABLE_SAAS_SYNC=1)", "no systemd found on this machine"},
+		{"other", "spec-kitty: error: something else",
+			"install.sh: hint: fix the error above and run", "needs hosted sync enabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, shells(t)[0], "Linux")
+			w.env = append(w.env, "FAKE_EXIT=1", "FAKE_STDERR="+tt.stderr)
+			_, stderr, code := w.install("--service")
+			if code != 1 {
+				t.Fatalf("exit %d, want 1", code)
+			}
+			if !strings.Contains(stderr, tt.stderr) || !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr lacks %q or %q:\n%s", tt.stderr, tt.want, stderr)
+			}
+			if strings.Contains(stderr, tt.notWant) {
+				t.Errorf("stderr blames %q:\n%s", tt.notWant, stderr)
+			}
+		})
 	}
 }
 
