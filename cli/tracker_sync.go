@@ -44,7 +44,9 @@ needs the network it makes sure the background sync daemon runs, so this
 repo's events reach the host; under the manual policy
 ([sync].background_daemon = "manual") it prints how to sync by hand and
 exits 0 without running the operation. The operation itself runs in the
-foreground: its summary (pulled, pushed, created, updated, skipped) is
+foreground: push, run and publish first upload the events still queued
+(so the host knows every work package; when some cannot be uploaded the
+operation does not run), then its summary (pulled, pushed, created, updated, skipped) is
 printed when the host reports it done. When the host queues the operation
 (HTTP 202), the command polls it with backoff for up to 5 minutes; Ctrl-C
 stops waiting (the operation continues on the host, and running the same
@@ -136,6 +138,11 @@ func (s *trackerSyncer) run(ctx context.Context) error {
 		fmt.Fprintf(env.Stderr, "spec-kitty: warning: the sync daemon did not start (%s); new events are uploaded by `spec-kitty sync run`\n", why)
 	} else if err := reportOutcome(env, out, env.Stderr); err != nil {
 		return err
+	}
+	if s.op != hosted.SyncPull {
+		if err := uploadPendingFirst(ctx, env, repo.root, s.op); err != nil {
+			return err
+		}
 	}
 
 	t, _ := repo.cfg.Binding()
