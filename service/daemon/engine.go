@@ -56,6 +56,27 @@ type Engine struct {
 	Rand *mrand.Rand
 	// Progress, when set, is told after every uploaded batch.
 	Progress func(Report)
+	// Step, when set, is told where a cycle is, for a progress display:
+	// PhaseRead with repos done of total, PhaseQueue with the events one
+	// import chunk queued (total 0), PhaseUpload when an upload starts,
+	// with the queue depth as total (done then comes through Progress).
+	Step func(p Phase, done, total int)
+}
+
+// Phase names a step of a cycle for Engine.Step.
+type Phase string
+
+// The phases of a cycle, in the words a progress display shows.
+const (
+	PhaseRead   Phase = "reading repos"
+	PhaseQueue  Phase = "queueing"
+	PhaseUpload Phase = "uploading"
+)
+
+func (e *Engine) step(p Phase, done, total int) {
+	if e.Step != nil {
+		e.Step(p, done, total)
+	}
 }
 
 func (e *Engine) now() time.Time {
@@ -123,10 +144,11 @@ func (e *Engine) ImportAll(ctx context.Context, only string) (int, error) {
 	}
 	total := 0
 	var errs []error
-	for _, r := range repos {
+	for i, r := range repos {
 		if only != "" && r.Path != only {
 			continue
 		}
+		e.step(PhaseRead, i, len(repos))
 		n, err := e.ImportRepo(ctx, r.Path)
 		total += n
 		if err != nil {
@@ -135,6 +157,9 @@ func (e *Engine) ImportAll(ctx context.Context, only string) (int, error) {
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if only == "" {
+		e.step(PhaseRead, len(repos), len(repos))
 	}
 	return total, errors.Join(errs...)
 }
@@ -225,6 +250,9 @@ func (e *Engine) importFile(ctx context.Context, repo, path string, cur queue.Cu
 		cur.Fingerprint = fp
 		n, err := e.Queue.Import(ctx, cur, items...)
 		added += n
+		if n > 0 {
+			e.step(PhaseQueue, n, 0)
+		}
 		items, lines = items[:0], lines[:0]
 		return err
 	}
@@ -363,6 +391,11 @@ func (e *Engine) Upload(ctx context.Context, rep *Report) error {
 		e.log().Warn("release orphaned leases", "error", err.Error())
 	} else if n > 0 {
 		e.log().Info("released the leases of a drainer that is gone", "events", n)
+	}
+	if e.Step != nil {
+		if st, err := e.Queue.Stats(ctx); err == nil && st.Depth > 0 {
+			e.step(PhaseUpload, 0, st.Depth)
+		}
 	}
 	var (
 		mu      sync.Mutex
