@@ -24,6 +24,11 @@ type Env struct {
 	Executable func() (string, error) // path of the running spec-kitty binary
 	StdinTTY   bool                   // stdin is an interactive terminal
 	StderrTTY  bool                   // stderr is a terminal (progress displays)
+	StdoutTTY  bool                   // stdout is a terminal (paging, fitting the width)
+	// StdoutSize and StderrSize return the terminal's columns and rows; nil
+	// or ok false when unknown.
+	StdoutSize func() (cols, rows int, ok bool)
+	StderrSize func() (cols, rows int, ok bool)
 }
 
 // OSEnv is the environment of the real process.
@@ -40,6 +45,9 @@ func OSEnv() *Env {
 		Executable: invokedAs,
 		StdinTTY:   isTerminal(os.Stdin),
 		StderrTTY:  isTerminal(os.Stderr),
+		StdoutTTY:  isTerminal(os.Stdout),
+		StdoutSize: func() (int, int, bool) { return termSize(os.Stdout) },
+		StderrSize: func() (int, int, bool) { return termSize(os.Stderr) },
 	}
 }
 
@@ -60,4 +68,12 @@ func invokedAs() (string, error) {
 		return filepath.Abs(p)
 	}
 	return os.Executable()
+}
+
+// size calls f, reporting ok false when f is nil.
+func size(f func() (int, int, bool)) (cols, rows int, ok bool) {
+	if f == nil {
+		return 0, 0, false
+	}
+	return f()
 }

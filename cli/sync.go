@@ -43,18 +43,23 @@ type syncSummary struct {
 
 func newSyncRunCmd(env *Env) *Command {
 	c := &Command{
-		UsageLine: "spec-kitty sync run [--json]",
+		UsageLine: "spec-kitty sync run [--json] [--quiet]",
 		Short:     "import and upload every queued event now, in the foreground",
 		Long: `Sync run is a one-shot remote sync: it imports new event lines of every
 registered repository (and of the current one, which it registers), uploads
 the whole queue in batches, and prints a summary. It never starts the
 background daemon and works under either policy.
 
+On a terminal, stderr shows the progress (reading repos, queueing,
+uploading, with counts, rate and time left); --quiet, --json or a stderr
+that is not a terminal show only the summary.
+
 Exit status 1 when events could not be delivered (they stay queued) or the
 host refused some for good (dead letters: see 'spec-kitty sync status' and
 'spec-kitty sync retry').`,
 	}
 	asJSON := c.Flags().Bool("json", false, "print the summary as JSON")
+	quiet := c.Flags().BoolP("quiet", "q", false, "no progress display, only the summary")
 	c.Run = func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usagef("sync run takes no arguments")
@@ -73,14 +78,14 @@ host refused some for good (dead letters: see 'spec-kitty sync status' and
 			}
 		}
 		eng := newEngine(env, q, nil)
-		if env.StderrTTY && !*asJSON {
-			eng.Progress = func(r daemon.Report) {
-				fmt.Fprintf(env.Stderr, "\rsyncing: %d synced, %d duplicates, %d failed", r.Delivered, r.Duplicates, r.Retried)
-			}
+		var progress *syncProgress
+		if env.StderrTTY && !*asJSON && !*quiet {
+			progress = newSyncProgress(env)
+			progress.attach(eng)
 		}
 		rep, runErr := eng.Cycle(ctx)
-		if eng.Progress != nil {
-			fmt.Fprintln(env.Stderr)
+		if progress != nil {
+			progress.done()
 		}
 		sum := syncSummary{Imported: rep.Imported, Synced: rep.Delivered, Duplicates: rep.Duplicates,
 			Failed: rep.Retried, DeadLettered: rep.DeadLettered, QueueDepth: rep.QueueDepth, DeadLetters: rep.DeadLetters}
