@@ -24,7 +24,7 @@ tools: ## install what the tests need (when root), or say what is missing
 PACKAGE_TEST ?= $(if $(filter true,$(CI)),1,0)
 
 test: tools ## run every test (installs missing test tools when root)
-	SPEC_KITTY_PACKAGE_TEST=$(PACKAGE_TEST) $(GO) test -count=1 -timeout 45m ./...
+	SPEC_KITTY_PACKAGE_TEST=$(PACKAGE_TEST) $(GO) run ./scripts/testreport -count=1 -timeout 45m ./...
 	bash scripts/acceptance.sh
 
 check: ## gofmt, go vet, staticcheck, CGO_ENABLED=0 cross-builds
