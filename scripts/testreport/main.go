@@ -133,8 +133,9 @@ func (r *report) packageLine(k key) {
 	}
 }
 
-// skipReason is the message a test gave t.Skip: its log lines (test2json
-// streams them before or after the "--- SKIP" line), without the file:line
+// skipReason is the message a test gave t.Skip: the first of its log lines
+// (test2json streams them before or after the "--- SKIP" line; a testscript
+// skip is followed by the script's environment), without the file:line
 // prefix.
 func skipReason(lines []string) string {
 	var msgs []string
@@ -151,7 +152,7 @@ func skipReason(lines []string) string {
 	if len(msgs) == 0 {
 		return "(no reason given)"
 	}
-	return strings.Join(msgs, " / ")
+	return msgs[0]
 }
 
 func (r *report) summary() {
