@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -49,42 +48,53 @@ func ValidateName(name string) error {
 func SpecsDir(repo string) string { return filepath.Join(repo, paths.SpecsDir) }
 
 // candidates lists the directory names under kitty-specs/ (sorted); none when
-// kitty-specs/ does not exist.
-func candidates(repo string) ([]string, error) {
-	ents, err := os.ReadDir(SpecsDir(repo))
+// kitty-specs/ does not exist. A symlinked entry counts only when it
+// resolves to a directory inside kitty-specs/; one leading elsewhere is
+// listed in outside so readers can warn about it.
+func candidates(repo string) (names, outside []string, err error) {
+	specs, err := realSpecs(repo)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list missions: %w", err)
+		return nil, nil, fmt.Errorf("list missions: %w", err)
 	}
-	names := make([]string, 0, len(ents))
+	ents, err := os.ReadDir(specs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list missions: %w", err)
+	}
+	names = make([]string, 0, len(ents))
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		if e.IsDir() || e.Type()&fs.ModeSymlink != 0 && isDir(filepath.Join(SpecsDir(repo), e.Name())) {
+		switch {
+		case e.IsDir():
 			names = append(names, e.Name())
+		case e.Type()&fs.ModeSymlink != 0:
+			_, err := missionDir(repo, e.Name())
+			var unsafe *UnsafePathError
+			switch {
+			case err == nil:
+				names = append(names, e.Name())
+			case errors.As(err, &unsafe):
+				outside = append(outside, e.Name())
+			}
 		}
 	}
-	return names, nil
-}
-
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+	return names, outside, nil
 }
 
 // isMission reports whether kitty-specs/<name> holds meta.json or
-// status.events.jsonl.
+// status.events.jsonl (as regular files inside kitty-specs/).
 func isMission(repo, name string) bool {
-	return exists(paths.MetaFile(repo, name)) || exists(paths.EventsFile(repo, name))
+	return isFile(repo, paths.MetaFile(repo, name)) || isFile(repo, paths.EventsFile(repo, name))
 }
 
 // List returns the names of the missions under kitty-specs/ (directories
 // with meta.json and/or status.events.jsonl), sorted.
 func List(repo string) ([]string, error) {
-	names, err := candidates(repo)
+	names, _, err := candidates(repo)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +109,12 @@ func Read(ctx context.Context, repo, name string) (*Mission, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if _, err := missionDir(repo, name); err != nil {
+		var unsafe *UnsafePathError
+		if errors.As(err, &unsafe) {
+			return nil, err
+		}
+	}
 	var w worker
 	m, ok := w.read(repo, name)
 	if !ok {
@@ -112,7 +128,7 @@ func Read(ctx context.Context, repo, name string) (*Mission, error) {
 // Problems with one mission's files are reported on that mission (MetaErr,
 // EventsErr), never as an error of the whole read.
 func ReadAll(ctx context.Context, repo string) ([]*Mission, error) {
-	names, err := candidates(repo)
+	names, outside, err := candidates(repo)
 	if err != nil {
 		return nil, err
 	}
@@ -140,21 +156,29 @@ func ReadAll(ctx context.Context, repo string) ([]*Mission, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(out, func(m *Mission) bool { return m == nil }), nil
+	out = slices.DeleteFunc(out, func(m *Mission) bool { return m == nil })
+	// A mission directory linked out of kitty-specs/ is not read; it is
+	// listed with the reason so the reader sees why.
+	for _, name := range outside {
+		_, err := missionDir(repo, name)
+		out = append(out, &Mission{Slug: name, Dir: paths.MissionDir(repo, name), HasEvents: true, EventsErr: err})
+	}
+	slices.SortFunc(out, func(a, b *Mission) int { return strings.Compare(a.Slug, b.Slug) })
+	return out, nil
 }
 
 // worker reads missions one after the other, reusing its buffers.
 type worker struct {
-	buf []byte
 	red reducer
 }
 
 // read reads kitty-specs/<name>; ok is false when the directory holds
-// neither meta.json nor status.events.jsonl.
+// neither meta.json nor status.events.jsonl. Files are opened only inside
+// kitty-specs/ and only when regular; the events file is streamed.
 func (w *worker) read(repo, name string) (*Mission, bool) {
 	m := &Mission{Slug: name, Dir: paths.MissionDir(repo, name)}
 	metaPath := paths.MetaFile(repo, name)
-	data, _, err := readInto(metaPath, &w.buf)
+	data, _, err := readBounded(repo, metaPath, MaxMetaBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -168,7 +192,7 @@ func (w *worker) read(repo, name string) (*Mission, bool) {
 		}
 	}
 	eventsPath := paths.EventsFile(repo, name)
-	data, fi, err := readInto(eventsPath, &w.buf)
+	f, fi, err := OpenFile(repo, eventsPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -180,50 +204,17 @@ func (w *worker) read(repo, name string) (*Mission, bool) {
 	default:
 		m.HasEvents = true
 		m.EventsModTime = fi.ModTime()
-		m.Status = w.red.reduce(data)
+		st, err := w.red.reduceReader(f)
+		f.Close()
+		m.Status = st
+		if err != nil {
+			m.EventsErr = fmt.Errorf("read %s: %w", eventsPath, err)
+		}
 	}
 	if !m.HasMeta && !m.HasEvents {
 		return nil, false
 	}
 	return m, true
-}
-
-// readInto reads the file at path into *buf (grown as needed) and returns
-// the bytes read and the file's info.
-func readInto(path string, buf *[]byte) ([]byte, fs.FileInfo, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	if fi.IsDir() {
-		return nil, fi, fmt.Errorf("read %s: is a directory", path)
-	}
-	// Grow by doubling so a worker meeting ever bigger files reallocates
-	// only a few times.
-	if want := int(fi.Size()) + 512; cap(*buf) < want {
-		*buf = make([]byte, 0, max(want, 2*cap(*buf), 64<<10))
-	}
-	b := (*buf)[:0]
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)] // the file grew since Stat
-		}
-		n, err := f.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fi, fmt.Errorf("read %s: %w", path, err)
-		}
-	}
-	*buf = b
-	return b, fi, nil
 }
 
 // parseMeta reads the fields of Meta from meta.json, tolerating any shape:
