@@ -227,6 +227,9 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 			qs, qerr := q.Stats(ctx)
 			mal := 0
 			if repos, err := q.Repos(ctx); err == nil {
+				for _, w := range repoWarnings(repos) {
+					add("repo", checkWarn, w, "fix or remove that repo; other repos still sync")
+				}
 				for _, r := range repos {
 					cs, _ := q.Cursors(ctx, r.Path)
 					for _, c := range cs {

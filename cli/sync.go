@@ -10,9 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/binding"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
+	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
 )
@@ -82,6 +84,9 @@ host refused some for good (dead letters: see 'spec-kitty sync status' and
 		if eng.Progress != nil {
 			fmt.Fprintln(env.Stderr)
 		}
+		for _, w := range rep.RepoWarnings {
+			fmt.Fprintf(env.Stderr, "spec-kitty: warning: repo skipped: %s\n", w)
+		}
 		sum := syncSummary{Imported: rep.Imported, Synced: rep.Delivered, Duplicates: rep.Duplicates,
 			Failed: rep.Retried, DeadLettered: rep.DeadLettered, QueueDepth: rep.QueueDepth, DeadLetters: rep.DeadLetters}
 		if *asJSON {
@@ -123,6 +128,7 @@ type syncStatus struct {
 	Malformed     int              `json:"malformed_lines"`
 	Dead          []deadView       `json:"dead_letter_events,omitempty"`
 	Files         []fileIssues     `json:"files_with_malformed_lines,omitempty"`
+	RepoWarnings  []string         `json:"repo_warnings,omitempty"`
 }
 
 type daemonView struct {
@@ -223,6 +229,7 @@ func collectSyncStatus(ctx context.Context, env *Env) (syncStatus, error) {
 	if err != nil {
 		return out, err
 	}
+	out.RepoWarnings = repoWarnings(repos)
 	for _, r := range repos {
 		cs, err := q.Cursors(ctx, r.Path)
 		if err != nil {
@@ -275,6 +282,9 @@ func printSyncStatus(env *Env, st syncStatus) {
 	}
 	if st.DeadLetters > 0 {
 		fmt.Fprintf(w, "  (once the cause is fixed: spec-kitty sync retry --all)\n")
+	}
+	for _, r := range st.RepoWarnings {
+		fmt.Fprintf(w, "repo warning:  %s\n", r)
 	}
 	fmt.Fprintf(w, "malformed:     %d lines skipped\n", st.Malformed)
 	for _, f := range st.Files {
@@ -367,6 +377,23 @@ Queued events stay queued.`,
 		return nil
 	}
 	return c
+}
+
+// repoWarnings checks every registered repo the way an import would meet it:
+// one that vanished, or whose .kittify/config.yaml does not load, is a
+// warning for that repo only.
+func repoWarnings(repos []queue.Repo) []string {
+	var out []string
+	for _, r := range repos {
+		if daemon.Vanished(r.Path) {
+			out = append(out, r.Path+": gone (dropped from the registry at the next sync)")
+			continue
+		}
+		if _, err := binding.Load(r.Path); err != nil {
+			out = append(out, r.Path+": "+err.Error())
+		}
+	}
+	return out
 }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -51,6 +51,9 @@ type Report struct {
 	DeadLetters  int
 	// AuthMissing: the host refused the session and a refresh did not help.
 	AuthMissing bool
+	// RepoWarnings names the registered repos the import skipped (one
+	// broken repo is a warning, never a failed cycle).
+	RepoWarnings []string
 }
 
 // Options configure Run. Getenv, Home, Policy and Worker are required.
