@@ -17,6 +17,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 )
 
 const dashboardLong = `Dashboard serves a local web page with the missions of this repository and
@@ -148,7 +149,7 @@ func runDashboard(ctx context.Context, env *Env, repo, recPath string, port int,
 	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	fmt.Fprintln(env.Stdout, me.URL)
-	fmt.Fprintf(env.Stderr, "Serving the missions of %s at %s (Ctrl-C or 'spec-kitty dashboard --stop' to stop).\n", repo, me.URL)
+	fmt.Fprintf(env.Stderr, "Serving the missions of %s at %s (Ctrl-C or 'spec-kitty dashboard --stop' to stop).\n", term.Sanitize(repo), term.Sanitize(me.URL))
 	if open {
 		browserOpener(env)(me.URL) //nolint:errcheck // no browser: the URL is printed
 	}
@@ -176,7 +177,7 @@ func runningDashboard(ctx context.Context, env *Env, recPath string) (dashboard.
 		if r.PID != 0 {
 			fmt.Fprintf(env.Stderr, "spec-kitty: removed the record of a dashboard that is gone (pid %d)\n", r.PID)
 		} else {
-			fmt.Fprintf(env.Stderr, "spec-kitty: removed an unreadable dashboard record %s\n", recPath)
+			fmt.Fprintf(env.Stderr, "spec-kitty: removed an unreadable dashboard record %s\n", term.Sanitize(recPath))
 		}
 	}
 	return r, false, nil
@@ -224,7 +225,7 @@ func stopDashboard(ctx context.Context, env *Env, recPath string) error {
 	if _, err := dashboard.RemoveRecord(recPath, r.PID); err != nil {
 		return failf("%s", err)
 	}
-	fmt.Fprintf(env.Stdout, "Stopped the dashboard at %s (pid %d).\n", r.URL, r.PID)
+	fmt.Fprintf(env.Stdout, "Stopped the dashboard at %s (pid %d).\n", term.Sanitize(r.URL), r.PID)
 	return nil
 }
 

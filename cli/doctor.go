@@ -16,6 +16,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/probe"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 	"github.com/spec-kitty/spec-kitty-sync/core/version"
 )
 
@@ -70,9 +71,9 @@ Exit status 1 when a check failed.`,
 			}
 		} else {
 			for _, ch := range rep.Checks {
-				fmt.Fprintf(env.Stdout, "%-6s %-10s %s\n", "["+string(ch.Status)+"]", ch.Name, ch.Message)
+				fmt.Fprintf(env.Stdout, "%-6s %-10s %s\n", "["+string(ch.Status)+"]", ch.Name, term.Lines(ch.Message))
 				if ch.Hint != "" {
-					fmt.Fprintf(env.Stdout, "%-17s -> %s\n", "", ch.Hint)
+					fmt.Fprintf(env.Stdout, "%-17s -> %s\n", "", term.Lines(ch.Hint))
 				}
 			}
 		}

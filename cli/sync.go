@@ -16,6 +16,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
 )
 
@@ -85,7 +86,7 @@ host refused some for good (dead letters: see 'spec-kitty sync status' and
 			fmt.Fprintln(env.Stderr)
 		}
 		for _, w := range rep.RepoWarnings {
-			fmt.Fprintf(env.Stderr, "spec-kitty: warning: repo skipped: %s\n", w)
+			fmt.Fprintf(env.Stderr, "spec-kitty: warning: repo skipped: %s\n", term.Lines(w))
 		}
 		sum := syncSummary{Imported: rep.Imported, Synced: rep.Delivered, Duplicates: rep.Duplicates,
 			Failed: rep.Retried, DeadLettered: rep.DeadLettered, QueueDepth: rep.QueueDepth, DeadLetters: rep.DeadLetters}
@@ -251,7 +252,7 @@ func printSyncStatus(env *Env, st syncStatus) {
 	if st.Readiness.OK() {
 		fmt.Fprintf(w, "readiness:     ready\n")
 	} else {
-		fmt.Fprintf(w, "readiness:     %s %s\n", st.Readiness.Message, st.Readiness.NextAction)
+		fmt.Fprintf(w, "readiness:     %s %s\n", term.Sanitize(st.Readiness.Message), term.Sanitize(st.Readiness.NextAction))
 	}
 	if st.Daemon.Running {
 		fmt.Fprintf(w, "daemon:        running (pid %d)\n", st.Daemon.PID)
@@ -259,7 +260,7 @@ func printSyncStatus(env *Env, st syncStatus) {
 			fmt.Fprintf(w, "last sync:     %s\n", st.Daemon.LastSyncAt.Local().Format(time.RFC3339))
 		}
 		if st.Daemon.LastError != "" {
-			fmt.Fprintf(w, "last error:    %s (%d consecutive failures)\n", st.Daemon.LastError, st.Daemon.ConsecutiveFailures)
+			fmt.Fprintf(w, "last error:    %s (%d consecutive failures)\n", term.Sanitize(st.Daemon.LastError), st.Daemon.ConsecutiveFailures)
 		}
 	} else {
 		fmt.Fprintf(w, "daemon:        stopped\n")
@@ -274,21 +275,21 @@ func printSyncStatus(env *Env, st syncStatus) {
 	}
 	fmt.Fprintln(w)
 	if st.LastError != "" {
-		fmt.Fprintf(w, "queue error:   %s\n", st.LastError)
+		fmt.Fprintf(w, "queue error:   %s\n", term.Sanitize(st.LastError))
 	}
 	fmt.Fprintf(w, "dead letters:  %d\n", st.DeadLetters)
 	for _, d := range st.Dead {
-		fmt.Fprintf(w, "  %s %s: %s\n", d.EventID, d.Type, d.Reason)
+		fmt.Fprintf(w, "  %s %s: %s\n", term.Sanitize(d.EventID), term.Sanitize(d.Type), term.Sanitize(d.Reason))
 	}
 	if st.DeadLetters > 0 {
 		fmt.Fprintf(w, "  (once the cause is fixed: spec-kitty sync retry --all)\n")
 	}
 	for _, r := range st.RepoWarnings {
-		fmt.Fprintf(w, "repo warning:  %s\n", r)
+		fmt.Fprintf(w, "repo warning:  %s\n", term.Sanitize(r))
 	}
 	fmt.Fprintf(w, "malformed:     %d lines skipped\n", st.Malformed)
 	for _, f := range st.Files {
-		fmt.Fprintf(w, "  %s: %d (%s)\n", f.Path, f.Malformed, f.LastError)
+		fmt.Fprintf(w, "  %s: %d (%s)\n", term.Sanitize(f.Path), f.Malformed, term.Sanitize(f.LastError))
 	}
 }
 
