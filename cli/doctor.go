@@ -45,20 +45,32 @@ type doctorReport struct {
 }
 
 func newDoctorCmd(env *Env) *Command {
+	// With the gate off nothing a user can see names the hosted surface
+	// (CONTRACTS §2): the help, the flags and the checks are the local ones.
+	gate := rollout.Enabled(env.Getenv)
 	c := &Command{
-		UsageLine: "spec-kitty doctor [--probe] [--json]",
+		UsageLine: "spec-kitty doctor [--json]",
 		Short:     "check this machine's setup and say what to fix",
-		Long: `Doctor prints every check it can make locally: the rollout gate, the
+		Long: `Doctor prints every check it can make locally: the configuration file and
+the repository and its missions (with malformed event lines).
+
+It never touches the network and writes nothing.
+Exit status 1 when a check failed.`,
+	}
+	probeHost := new(bool)
+	if gate {
+		c.UsageLine = "spec-kitty doctor [--probe] [--json]"
+		c.Long = `Doctor prints every check it can make locally: the rollout gate, the
 configuration file, the repository and its missions (with malformed event
-lines), and — on opted-in machines — the host URL, the stored session, the
-tracker binding, the sync daemon and the offline queue, ending with the
-readiness state a hosted command would meet.
+lines), the host URL, the stored session and its file permissions, the
+tracker binding, every registered repository, the sync daemon and the
+offline queue, ending with the readiness state a hosted command would meet.
 
 It never touches the network unless --probe is given (one HEAD request to
 the host, 2 s at most), never starts the daemon and writes nothing.
-Exit status 1 when a check failed.`,
+Exit status 1 when a check failed.`
+		probeHost = c.Flags().Bool("probe", false, "also check that the host answers (one request, 2 s at most)")
 	}
-	probeHost := c.Flags().Bool("probe", false, "also check that the host answers (one request, 2 s at most)")
 	asJSON := c.Flags().Bool("json", false, "print the checks as JSON")
 	c.Run = func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
@@ -97,8 +109,6 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 	gate := rollout.Enabled(env.Getenv)
 	if gate {
 		add("gate", checkOK, "hosted sync is enabled ("+rollout.EnvVar+")", "")
-	} else {
-		add("gate", checkInfo, "hosted sync is not enabled on this machine; local commands only", "")
 	}
 
 	// Configuration.
@@ -117,6 +127,9 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 			for _, w := range c.Warnings {
 				add("config", checkWarn, w, "run `spec-kitty config set sync.background_daemon auto|manual`")
 			}
+		case !gate:
+			cfg, cfgOK = c, true
+			add("config", checkOK, home.Config(), "")
 		default:
 			cfg, cfgOK = c, true
 			add("config", checkOK, fmt.Sprintf("%s (background_daemon %s, max_queue_size %d)", home.Config(), c.Policy(), c.MaxQueueSize), "")

@@ -16,19 +16,23 @@ import (
 // process exit code. It is the only entry point of the CLI.
 func Main(ctx context.Context, args []string, env *Env) int {
 	if isServiceRun(args) {
-		// The daemon's variables may come from --env-file (the Windows
-		// logon task), and they must be in place before the gate decides
-		// what exists.
+		// CONTRACTS §2: with the gate off `service run` exits 0 at once,
+		// printing one neutral line and reading nothing — not even
+		// --env-file — so a leftover service definition fails closed
+		// without a restart loop and without naming what it would run.
+		if !rollout.Enabled(env.Getenv) {
+			fmt.Fprintln(env.Stderr, rolloutDisabledLine)
+			return ExitOK
+		}
+		// The daemon's other variables may come from --env-file (the
+		// Windows logon task); the file may still turn the gate off.
 		e, err := withEnvFile(env, args)
 		if err != nil {
 			return report(env.Stderr, err, "spec-kitty help service run")
 		}
 		env = e
 		if !rollout.Enabled(env.Getenv) {
-			// CONTRACTS §2: `service run` with the gate off exits 0 at once,
-			// saying why, so a leftover service definition fails closed
-			// without a restart loop.
-			fmt.Fprintln(env.Stderr, "spec-kitty: rollout disabled; the sync daemon does not run")
+			fmt.Fprintln(env.Stderr, rolloutDisabledLine)
 			return ExitOK
 		}
 	}
@@ -39,6 +43,9 @@ func Main(ctx context.Context, args []string, env *Env) int {
 	}
 	return run(ctx, env, cmd, rest)
 }
+
+// rolloutDisabledLine is all `service run` prints with the gate off.
+const rolloutDisabledLine = "rollout disabled"
 
 // isServiceRun reports whether args invoke `spec-kitty service run`.
 func isServiceRun(args []string) bool {

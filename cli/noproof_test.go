@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/spec-kitty/spec-kitty-sync/cli/internal/stealthtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
@@ -490,6 +491,7 @@ func TestNoNetworkNoDaemonGateOff(t *testing.T) {
 		{"status emit", []string{"status", "emit", "--mission", proofMissions[0], "WP01", "--to", "in_progress"}, false},
 		{"doctor", []string{"doctor"}, false},
 		{"dashboard", []string{"dashboard"}, false},
+		{"service run", []string{"service", "run", "--env-file", "/nonexistent/service.env"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -502,6 +504,9 @@ func TestNoNetworkNoDaemonGateOff(t *testing.T) {
 			res := p.prove(w, tt.args, during)
 			if res.code != 0 {
 				t.Errorf("exit %d, want 0\nstderr: %s", res.code, res.stderr)
+			}
+			if words := stealthtest.Find(res.stdout + res.stderr); words != nil {
+				t.Errorf("output names the hosted surface with the gate off: %q\n%s%s", words, res.stdout, res.stderr)
 			}
 			_, err := os.Stat(w.home)
 			if exists := err == nil; exists != tt.homeExists {

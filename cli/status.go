@@ -28,7 +28,10 @@ A WP's lane is that of its last lane transition, in the order of the lines'
 "at" times (as the Python spec-kitty CLI reads the file). Lines that are not a
 JSON object are skipped and counted in a warning on stderr; --mission lists
 them with their line numbers. Status only reads files in the repository: it
-never touches the network, the state home or the sync queue.
+never touches the network or the state home. It reads only regular files
+inside the repository's own kitty-specs/ (a symlink leading elsewhere, a FIFO
+or a device is skipped with a warning), streams the events files, and
+replaces control characters in what it prints (--json output stays exact).
 
 The repository is $SPECIFY_REPO_ROOT, else the first directory at or above
 the working directory holding .kittify/ or kitty-specs/ (from a git worktree:

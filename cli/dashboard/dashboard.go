@@ -339,6 +339,11 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request, name strin
 		httpError(w, http.StatusNotFound, "not found")
 		return
 	}
+	if hostedAssets[name] && !s.gateOn() {
+		// With the gate off nothing served may name the hosted surface.
+		httpError(w, http.StatusNotFound, "not found")
+		return
+	}
 	b, err := fs.ReadFile(s.static, name)
 	if err != nil {
 		httpError(w, http.StatusNotFound, "not found")
@@ -348,6 +353,10 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request, name strin
 	w.Header().Set("Cache-Control", "no-cache")
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
 }
+
+// hostedAssets are the static files of the sync panel, served only with the
+// gate on (the page links them only then).
+var hostedAssets = map[string]bool{"sync.js": true, "sync.css": true}
 
 func httpError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
