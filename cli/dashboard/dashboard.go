@@ -78,6 +78,10 @@ type Config struct {
 	Log *slog.Logger
 	// Rand is the source of the CSRF token; nil means crypto/rand.
 	Rand io.Reader
+	// Secret is the secret of the dashboard's record (NewSecret): the
+	// health answer proves it and a stop request must prove it. Empty
+	// means no proof can be made and StopPath refuses every request.
+	Secret string
 }
 
 // Server is the dashboard handler. Create it with New; close it with Close.
@@ -91,6 +95,9 @@ type Server struct {
 
 	rowsMu sync.Mutex
 	rows   map[*mission.Mission]cachedRow
+
+	stopOnce sync.Once
+	stopc    chan struct{} // closed by an authenticated stop request
 }
 
 // New validates cfg and prepares the handler. It reads no file.
@@ -137,6 +144,7 @@ func New(cfg Config) (*Server, error) {
 		missions: newMissionCache(cfg.Repo),
 		pages:    pages,
 		static:   static,
+		stopc:    make(chan struct{}),
 	}, nil
 }
 
@@ -166,6 +174,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	case <-s.stopc:
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
@@ -239,6 +248,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.handleStatic(w, r, strings.TrimPrefix(p, "/static/"))
 	case p == HealthPath:
 		s.get(w, r, s.handleHealth)
+	case p == StopPath:
+		s.handleStop(w, r)
 	case p == "/api/sync/status" && s.gateOn():
 		s.read(w, r, s.handleSyncStatus)
 	case p == "/api/sync" && s.gateOn():
@@ -307,17 +318,41 @@ func (s *Server) checkMutation(r *http.Request) string {
 // can tell its own running instance from a reused PID or port.
 const HealthPath = "/api/health"
 
-// Health is the answer of HealthPath.
+// Health is the answer of HealthPath. Proof answers the request's
+// ChallengeHeader with the record's secret (empty without a challenge).
 type Health struct {
-	App string `json:"app"`
-	PID int    `json:"pid"`
+	App   string `json:"app"`
+	PID   int    `json:"pid"`
+	Proof string `json:"proof,omitempty"`
 }
 
 // App identifies the dashboard in Health.
 const App = "spec-kitty-dashboard"
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, Health{App: App, PID: os.Getpid()})
+	h := Health{App: App, PID: os.Getpid()}
+	if c := r.Header.Get(ChallengeHeader); c != "" && s.cfg.Secret != "" && len(c) <= 128 {
+		h.Proof = proof(s.cfg.Secret, "health", c)
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+// handleStop shuts the dashboard down for a POST proving the record's
+// secret. A browser page cannot make one: it does not know the secret, and
+// a request carrying Origin or Referer is refused anyway.
+func (s *Server) handleStop(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		httpError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" ||
+		!validProof(s.cfg.Secret, "stop", r.Header.Get(ChallengeHeader), r.Header.Get(ProofHeader)) {
+		httpError(w, http.StatusForbidden, "forbidden")
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+	s.stopOnce.Do(func() { close(s.stopc) })
 }
 
 func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request, name string) {
