@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/auth"
@@ -199,6 +201,14 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 			add("auth", checkFail, "the stored session has expired", "run `spec-kitty auth login`")
 		default:
 			add("auth", checkOK, fmt.Sprintf("signed in as %s (storage: %s)", who(sess), store.BackendDetail(ctx)), "")
+		}
+	}
+
+	// The session file holds tokens: it must be this user's alone.
+	if herr == nil && runtime.GOOS != "windows" {
+		if fi, err := os.Stat(home.Auth()); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			add("auth", checkWarn, fmt.Sprintf("%s can be read or written by other users (mode %04o)", home.Auth(), fi.Mode().Perm()),
+				"run `chmod 600 "+home.Auth()+"`")
 		}
 	}
 

@@ -123,7 +123,7 @@ func run(ctx context.Context, env *Env, cmd *Command, args []string) int {
 			printHelp(env.Stdout, cmd)
 			return ExitOK
 		}
-		return report(env.Stderr, usagef("%s", err), helpPath)
+		return report(env.Stderr, usagef("%s", flagError(err)), helpPath)
 	}
 	if help {
 		printHelp(env.Stdout, cmd)
@@ -145,6 +145,17 @@ func run(ctx context.Context, env *Env, cmd *Command, args []string) int {
 		return ExitInterrupted
 	}
 	return report(env.Stderr, err, helpPath)
+}
+
+// flagError is the parse error to print. A value given to a switch
+// (`--with-token=VALUE`) is never echoed: it may be the secret the user
+// meant to pass on stdin.
+func flagError(err error) string {
+	var ive *pflag.InvalidValueError
+	if errors.As(err, &ive) && ive.GetFlag() != nil && ive.GetFlag().Value.Type() == "bool" {
+		return fmt.Sprintf("--%s is a switch and takes no value", ive.GetFlag().Name)
+	}
+	return err.Error()
 }
 
 // isExitError reports errors that already carry the intended exit code.
