@@ -6,8 +6,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
