@@ -86,7 +86,9 @@ host refused some for good (dead letters: see 'spec-kitty sync status' and
 			fmt.Fprintln(env.Stderr)
 		}
 		for _, w := range rep.RepoWarnings {
-			fmt.Fprintf(env.Stderr, "spec-kitty: warning: repo skipped: %s\n", term.Lines(w))
+			for _, l := range strings.Split(w, "\n") {
+				fmt.Fprintf(env.Stderr, "spec-kitty: warning: not imported: %s\n", term.Sanitize(l))
+			}
 		}
 		sum := syncSummary{Imported: rep.Imported, Synced: rep.Delivered, Duplicates: rep.Duplicates,
 			Failed: rep.Retried, DeadLettered: rep.DeadLettered, QueueDepth: rep.QueueDepth, DeadLetters: rep.DeadLetters}

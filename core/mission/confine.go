@@ -35,7 +35,7 @@ type UnsafePathError struct {
 }
 
 func (e *UnsafePathError) Error() string {
-	return fmt.Sprintf("%s skipped: %s", e.Path, e.Reason)
+	return fmt.Sprintf("%s: refused: %s", e.Path, e.Reason)
 }
 
 // within reports whether p is dir or below it (both cleaned, absolute).

@@ -115,13 +115,14 @@ func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error
 	if err != nil {
 		return Line{}, err
 	}
+	var unsafe *UnsafePathError
+	if _, err := missionDir(repo, mission); errors.As(err, &unsafe) {
+		return Line{}, err
+	}
 	if !isMission(repo, mission) {
 		return Line{}, &UnknownMissionError{Mission: mission, SpecsDir: SpecsDir(repo)}
 	}
 	var missionID string
-	if _, err := missionDir(repo, mission); err != nil {
-		return Line{}, err
-	}
 	if b, _, err := readBounded(repo, paths.MetaFile(repo, mission), MaxMetaBytes); err == nil {
 		if m, err := parseMeta(b); err == nil {
 			missionID = m.MissionID
