@@ -49,10 +49,28 @@ func TestGateOffNamesNoHostedSurface(t *testing.T) {
 	for _, g := range typed {
 		runs = append(runs, []string{g}, []string{g, "status"}, []string{"help", g})
 	}
+	// A configuration with a warning and one with an error: their messages
+	// are shown with the gate off too.
+	warnHome, badHome := t.TempDir(), t.TempDir()
+	writeFiles(t, warnHome, map[string]string{"config.toml": "[sync]\nbackground_daemon = \"banana\"\n"})
+	writeFiles(t, badHome, map[string]string{"config.toml": "[sync]\nmax_queue_size = 0\n"})
+	homes := map[string]string{"": "", "warn-config ": warnHome, "bad-config ": badHome}
+	for _, args := range [][]string{{"doctor"}, {"config", "list"}, {"status"}, {"status", "emit", "--mission", "m", "WP02", "--to", "claimed"}} {
+		for _, h := range []string{"warn-config ", "bad-config "} {
+			runs = append(runs, append([]string{h}, args...))
+		}
+	}
 	for _, args := range runs {
 		name := strings.Join(args, " ")
+		vars := map[string]string{}
+		if len(args) > 0 {
+			if h, ok := homes[args[0]]; ok && h != "" {
+				vars["SPEC_KITTY_HOME"] = h
+				args = args[1:]
+			}
+		}
 		t.Run(name, func(t *testing.T) {
-			stdout, stderr, _ := runStatus(t, repo, map[string]string{}, args...)
+			stdout, stderr, _ := runStatus(t, repo, vars, args...)
 			out := stdout + stderr
 			if len(args) > 0 {
 				for _, g := range typed {
