@@ -61,19 +61,64 @@ func realSpecs(repo string) (string, error) {
 	return real, nil
 }
 
+// confiner resolves paths below one repo's kitty-specs/, which it resolves
+// once (a whole ReadAll shares one).
+type confiner struct {
+	repo  string
+	specs string // the real kitty-specs/
+	err   error  // why kitty-specs/ cannot be used
+}
+
+func confine(repo string) *confiner {
+	specs, err := realSpecs(repo)
+	return &confiner{repo: repo, specs: specs, err: err}
+}
+
 // resolve returns the real path of p, which must be below repo's
 // kitty-specs/ and resolve inside it. A path that does not exist yet
 // resolves through its parent (for a create); a dangling symlink is refused.
-func resolve(repo, p string) (string, error) {
-	specs, err := realSpecs(repo)
-	if err != nil {
-		return "", err
+func resolve(repo, p string) (string, error) { return confine(repo).resolve(p) }
+
+func (c *confiner) resolve(p string) (string, error) {
+	real, _, err := c.resolveInfo(p)
+	return real, err
+}
+
+// resolveInfo is resolve, plus the Lstat of the real path when the fast path
+// made it (nil otherwise).
+func (c *confiner) resolveInfo(p string) (string, fs.FileInfo, error) {
+	if c.err != nil {
+		return "", nil, c.err
 	}
-	rel, err := filepath.Rel(filepath.Join(repo, paths.SpecsDir), p)
+	rel, err := filepath.Rel(filepath.Join(c.repo, paths.SpecsDir), p)
 	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
-		return "", &UnsafePathError{Path: p, Reason: "not inside " + paths.SpecsDir + "/"}
+		return "", nil, &UnsafePathError{Path: p, Reason: "not inside " + paths.SpecsDir + "/"}
 	}
-	cand := filepath.Join(specs, rel)
+	cand := filepath.Join(c.specs, rel)
+	// The common case: no component below kitty-specs/ is a symlink, so the
+	// path is its own real path; a few Lstat calls prove it.
+	cur := c.specs
+	var fi fs.FileInfo
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		cur = filepath.Join(cur, part)
+		fi, err = os.Lstat(cur)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && cur == cand {
+				return cand, nil, nil // to be created in a directory proven real
+			}
+			return "", nil, err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			real, err := c.resolveLinks(p, cand)
+			return real, nil, err
+		}
+	}
+	return cand, fi, nil
+}
+
+// resolveLinks resolves a path with a symlink in it and checks where it
+// leads.
+func (c *confiner) resolveLinks(p, cand string) (string, error) {
 	real, err := filepath.EvalSymlinks(cand)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, lerr := os.Lstat(cand); lerr == nil {
@@ -87,7 +132,7 @@ func resolve(repo, p string) (string, error) {
 	} else if err != nil {
 		return "", err
 	}
-	if !within(specs, real) || real == specs {
+	if !within(c.specs, real) || real == c.specs {
 		return "", &UnsafePathError{Path: p, Reason: "resolves outside " + paths.SpecsDir + "/"}
 	}
 	return real, nil
@@ -96,10 +141,12 @@ func resolve(repo, p string) (string, error) {
 // openRegular opens real (already resolved) for reading if it is a regular
 // file, without following a final symlink and without blocking on a FIFO,
 // and checks the open descriptor is the file that was checked.
-func openRegular(shown, real string) (*os.File, fs.FileInfo, error) {
-	li, err := os.Lstat(real)
-	if err != nil {
-		return nil, nil, err
+func openRegular(shown, real string, li fs.FileInfo) (*os.File, fs.FileInfo, error) {
+	if li == nil {
+		var err error
+		if li, err = os.Lstat(real); err != nil {
+			return nil, nil, err
+		}
 	}
 	if !li.Mode().IsRegular() {
 		return nil, li, &UnsafePathError{Path: shown, Reason: "not a regular file (" + kind(li.Mode()) + ")"}
@@ -140,34 +187,60 @@ func kind(m fs.FileMode) string {
 // reading, refusing paths that resolve outside kitty-specs/ and files that
 // are not regular (an *UnsafePathError). A missing file is fs.ErrNotExist.
 func OpenFile(repo, path string) (*os.File, fs.FileInfo, error) {
-	real, err := resolve(repo, path)
+	return confine(repo).open(path)
+}
+
+func (c *confiner) open(path string) (*os.File, fs.FileInfo, error) {
+	real, li, err := c.resolveInfo(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	return openRegular(path, real)
+	return openRegular(path, real, li)
 }
 
-// readBounded reads the whole mission file at path, refusing one larger
-// than limit.
-func readBounded(repo, path string, limit int64) ([]byte, fs.FileInfo, error) {
-	f, fi, err := OpenFile(repo, path)
+// readBounded reads the whole mission file at path into *buf (reused and
+// grown as needed; nil allocates), refusing one larger than limit.
+func (c *confiner) readBounded(path string, limit int64, buf *[]byte) ([]byte, fs.FileInfo, error) {
+	f, fi, err := c.open(path)
 	if err != nil {
 		return nil, fi, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fi, fmt.Errorf("read %s: %w", path, err)
+	tooBig := &UnsafePathError{Path: path, Reason: fmt.Sprintf("larger than %d bytes", limit)}
+	if fi.Size() > limit {
+		return nil, fi, tooBig
 	}
-	if int64(len(b)) > limit {
-		return nil, fi, &UnsafePathError{Path: path, Reason: fmt.Sprintf("larger than %d bytes", limit)}
+	var local []byte
+	if buf == nil {
+		buf = &local
 	}
+	if want := int(fi.Size()) + 512; cap(*buf) < want {
+		*buf = make([]byte, 0, max(want, 2*cap(*buf)))
+	}
+	b := (*buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // the file grew since the open
+		}
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if int64(len(b)) > limit {
+			return nil, fi, tooBig
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fi, fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	*buf = b
 	return b, fi, nil
 }
 
 // isFile reports whether path is a regular file inside kitty-specs/.
-func isFile(repo, path string) bool {
-	real, err := resolve(repo, path)
+func (c *confiner) isFile(path string) bool {
+	real, err := c.resolve(path)
 	if err != nil {
 		return false
 	}
@@ -177,9 +250,9 @@ func isFile(repo, path string) bool {
 
 // missionDir resolves kitty-specs/<name>, which must be a directory inside
 // kitty-specs/.
-func missionDir(repo, name string) (string, error) {
-	p := paths.MissionDir(repo, name)
-	real, err := resolve(repo, p)
+func (c *confiner) missionDir(name string) (string, error) {
+	p := paths.MissionDir(c.repo, name)
+	real, err := c.resolve(p)
 	if err != nil {
 		return "", err
 	}

@@ -115,15 +115,16 @@ func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error
 	if err != nil {
 		return Line{}, err
 	}
+	c := confine(repo)
 	var unsafe *UnsafePathError
-	if _, err := missionDir(repo, mission); errors.As(err, &unsafe) {
+	if _, err := c.missionDir(mission); errors.As(err, &unsafe) {
 		return Line{}, err
 	}
-	if !isMission(repo, mission) {
+	if !c.isMission(mission) {
 		return Line{}, &UnknownMissionError{Mission: mission, SpecsDir: SpecsDir(repo)}
 	}
 	var missionID string
-	if b, _, err := readBounded(repo, paths.MetaFile(repo, mission), MaxMetaBytes); err == nil {
+	if b, _, err := c.readBounded(paths.MetaFile(repo, mission), MaxMetaBytes, nil); err == nil {
 		if m, err := parseMeta(b); err == nil {
 			missionID = m.MissionID
 		}
@@ -146,7 +147,7 @@ func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error
 	lockPath := LockPath(repo, mission)
 	if within(SpecsDir(repo), lockPath) {
 		// Outside git the lock lives beside the events file: confined too.
-		real, err := resolve(repo, lockPath)
+		real, err := c.resolve(lockPath)
 		if err != nil {
 			return Line{}, fmt.Errorf("lock %s: %w", lockPath, err)
 		}
@@ -171,7 +172,7 @@ func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error
 	path := paths.EventsFile(repo, mission)
 	var ex tally
 	var st Status
-	switch f, _, err := OpenFile(repo, path); {
+	switch f, _, err := c.open(path); {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return Line{}, err

@@ -51,8 +51,8 @@ func SpecsDir(repo string) string { return filepath.Join(repo, paths.SpecsDir) }
 // kitty-specs/ does not exist. A symlinked entry counts only when it
 // resolves to a directory inside kitty-specs/; one leading elsewhere is
 // listed in outside so readers can warn about it.
-func candidates(repo string) (names, outside []string, err error) {
-	specs, err := realSpecs(repo)
+func candidates(c *confiner) (names, outside []string, err error) {
+	specs, err := c.specs, c.err
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
@@ -72,7 +72,7 @@ func candidates(repo string) (names, outside []string, err error) {
 		case e.IsDir():
 			names = append(names, e.Name())
 		case e.Type()&fs.ModeSymlink != 0:
-			_, err := missionDir(repo, e.Name())
+			_, err := c.missionDir(e.Name())
 			var unsafe *UnsafePathError
 			switch {
 			case err == nil:
@@ -87,18 +87,19 @@ func candidates(repo string) (names, outside []string, err error) {
 
 // isMission reports whether kitty-specs/<name> holds meta.json or
 // status.events.jsonl (as regular files inside kitty-specs/).
-func isMission(repo, name string) bool {
-	return isFile(repo, paths.MetaFile(repo, name)) || isFile(repo, paths.EventsFile(repo, name))
+func (c *confiner) isMission(name string) bool {
+	return c.isFile(paths.MetaFile(c.repo, name)) || c.isFile(paths.EventsFile(c.repo, name))
 }
 
 // List returns the names of the missions under kitty-specs/ (directories
 // with meta.json and/or status.events.jsonl), sorted.
 func List(repo string) ([]string, error) {
-	names, _, err := candidates(repo)
+	c := confine(repo)
+	names, _, err := candidates(c)
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(names, func(n string) bool { return !isMission(repo, n) }), nil
+	return slices.DeleteFunc(names, func(n string) bool { return !c.isMission(n) }), nil
 }
 
 // Read reads one mission.
@@ -109,14 +110,15 @@ func Read(ctx context.Context, repo, name string) (*Mission, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if _, err := missionDir(repo, name); err != nil {
+	c := confine(repo)
+	if _, err := c.missionDir(name); err != nil {
 		var unsafe *UnsafePathError
 		if errors.As(err, &unsafe) {
 			return nil, err
 		}
 	}
 	var w worker
-	m, ok := w.read(repo, name)
+	m, ok := w.read(c, name)
 	if !ok {
 		return nil, &UnknownMissionError{Mission: name, SpecsDir: SpecsDir(repo)}
 	}
@@ -128,7 +130,8 @@ func Read(ctx context.Context, repo, name string) (*Mission, error) {
 // Problems with one mission's files are reported on that mission (MetaErr,
 // EventsErr), never as an error of the whole read.
 func ReadAll(ctx context.Context, repo string) ([]*Mission, error) {
-	names, outside, err := candidates(repo)
+	c := confine(repo)
+	names, outside, err := candidates(c)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +149,7 @@ func ReadAll(ctx context.Context, repo string) ([]*Mission, error) {
 				if i >= len(names) || ctx.Err() != nil {
 					return
 				}
-				if m, ok := w.read(repo, names[i]); ok {
+				if m, ok := w.read(c, names[i]); ok {
 					out[i] = m
 				}
 			}
@@ -160,7 +163,7 @@ func ReadAll(ctx context.Context, repo string) ([]*Mission, error) {
 	// A mission directory linked out of kitty-specs/ is not read; it is
 	// listed with the reason so the reader sees why.
 	for _, name := range outside {
-		_, err := missionDir(repo, name)
+		_, err := c.missionDir(name)
 		out = append(out, &Mission{Slug: name, Dir: paths.MissionDir(repo, name), HasEvents: true, EventsErr: err})
 	}
 	slices.SortFunc(out, func(a, b *Mission) int { return strings.Compare(a.Slug, b.Slug) })
@@ -169,16 +172,18 @@ func ReadAll(ctx context.Context, repo string) ([]*Mission, error) {
 
 // worker reads missions one after the other, reusing its buffers.
 type worker struct {
+	buf []byte // meta.json
 	red reducer
 }
 
 // read reads kitty-specs/<name>; ok is false when the directory holds
 // neither meta.json nor status.events.jsonl. Files are opened only inside
 // kitty-specs/ and only when regular; the events file is streamed.
-func (w *worker) read(repo, name string) (*Mission, bool) {
+func (w *worker) read(c *confiner, name string) (*Mission, bool) {
+	repo := c.repo
 	m := &Mission{Slug: name, Dir: paths.MissionDir(repo, name)}
 	metaPath := paths.MetaFile(repo, name)
-	data, _, err := readBounded(repo, metaPath, MaxMetaBytes)
+	data, _, err := c.readBounded(metaPath, MaxMetaBytes, &w.buf)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -192,7 +197,7 @@ func (w *worker) read(repo, name string) (*Mission, bool) {
 		}
 	}
 	eventsPath := paths.EventsFile(repo, name)
-	f, fi, err := OpenFile(repo, eventsPath)
+	f, fi, err := c.open(eventsPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -204,7 +209,7 @@ func (w *worker) read(repo, name string) (*Mission, bool) {
 	default:
 		m.HasEvents = true
 		m.EventsModTime = fi.ModTime()
-		st, err := w.red.reduceReader(f)
+		st, err := w.red.reduceReader(f, fi.Size())
 		f.Close()
 		m.Status = st
 		if err != nil {

@@ -22,7 +22,7 @@ func Reduce(data []byte) Status {
 // ReduceReader is Reduce over a stream, holding one line at a time.
 func ReduceReader(rd io.Reader) (Status, error) {
 	var r reducer
-	return r.reduceReader(rd)
+	return r.reduceReader(rd, 0)
 }
 
 // transition is a lane transition line; its slices point into the reducer's arena.
@@ -95,15 +95,44 @@ func isBlank(line []byte) bool {
 }
 
 func (r *reducer) reduce(data []byte) Status {
-	st, _ := r.reduceReader(bytes.NewReader(data))
+	var st Status
+	r.trans = r.trans[:0]
+	r.arena.reset()
+	data = bytes.TrimPrefix(data, bom)
+	lineNo := 0
+	for len(data) > 0 {
+		lineNo++
+		var line []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			line, data = data, nil
+		}
+		if len(line) > MaxLineBytes {
+			r.tooLong(&st, lineNo)
+			continue
+		}
+		r.line(&st, lineNo, line)
+	}
+	r.fold(&st)
 	return st
+}
+
+// tooLong counts a line longer than MaxLineBytes as malformed.
+func (r *reducer) tooLong(st *Status, lineNo int) {
+	st.Stats.Lines++
+	st.Stats.Malformed++
+	if len(st.Malformed) < MaxIssuesKept {
+		st.Malformed = append(st.Malformed, LineIssue{Line: lineNo, Err: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)})
+	}
 }
 
 // reduceReader reads an events file line by line: memory is bounded by the
 // transitions kept, never by the file's size. A line longer than
 // MaxLineBytes is counted as malformed without being held whole. Only a
-// read error is returned, with what was read so far.
-func (r *reducer) reduceReader(rd io.Reader) (Status, error) {
+// read error is returned, with what was read so far. size, when known, is
+// the file's size: a long line then costs one allocation, not a series.
+func (r *reducer) reduceReader(rd io.Reader, size int64) (Status, error) {
 	var st Status
 	r.trans = r.trans[:0]
 	r.arena.reset()
@@ -119,6 +148,9 @@ func (r *reducer) reduceReader(rd io.Reader) (Status, error) {
 		line, err := r.br.ReadSlice('\n')
 		tooLong := false
 		if err == bufio.ErrBufferFull {
+			if want := int(min(size, MaxLineBytes+1)); cap(r.long) < want {
+				r.long = make([]byte, 0, want+len(line))
+			}
 			r.long = append(r.long[:0], line...)
 			for err == bufio.ErrBufferFull {
 				line, err = r.br.ReadSlice('\n')
@@ -145,11 +177,7 @@ func (r *reducer) reduceReader(rd io.Reader) (Status, error) {
 			line = bytes.TrimPrefix(line, bom)
 		}
 		if tooLong {
-			st.Stats.Lines++
-			st.Stats.Malformed++
-			if len(st.Malformed) < MaxIssuesKept {
-				st.Malformed = append(st.Malformed, LineIssue{Line: lineNo, Err: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)})
-			}
+			r.tooLong(&st, lineNo)
 		} else {
 			r.line(&st, lineNo, line)
 		}
@@ -198,17 +226,19 @@ func (r *reducer) line(st *Status, lineNo int, line []byte) {
 }
 
 // arena holds copies of small byte strings in a few large chunks, so the
-// transitions of a streamed file do not allocate one by one.
+// transitions of a streamed file do not allocate one by one. Nothing refers
+// to it once a file is folded (the Status holds strings), so the next file
+// reuses its last chunk.
 type arena struct{ cur []byte }
 
-func (a *arena) reset() { a.cur = nil }
+func (a *arena) reset() { a.cur = a.cur[:0] }
 
 func (a *arena) copy(b []byte) []byte {
 	if b == nil {
 		return nil
 	}
 	if len(b) > cap(a.cur)-len(a.cur) {
-		a.cur = make([]byte, 0, max(64<<10, len(b)))
+		a.cur = make([]byte, 0, max(min(2*cap(a.cur), 64<<10), 4<<10, len(b)))
 	}
 	n := len(a.cur)
 	a.cur = append(a.cur, b...)

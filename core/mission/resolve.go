@@ -16,11 +16,12 @@ func ResolveMission(repo, flag string) string {
 	if flag != "" {
 		return flag
 	}
-	names, _, _ := candidates(repo)
+	c := confine(repo)
+	names, _, _ := candidates(c)
 	best := ""
 	var bestMod int64
 	for _, n := range names {
-		real, err := resolve(repo, paths.EventsFile(repo, n))
+		real, err := c.resolve(paths.EventsFile(repo, n))
 		if err != nil {
 			continue
 		}
