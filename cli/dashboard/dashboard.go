@@ -2,15 +2,22 @@
 // (CONTRACTS.md §10): an http.Handler serving the missions of one repo and
 // their work-package lanes read from kitty-specs/, and — only while the
 // rollout gate is on, checked on every request — the sync panel with its
-// JSON status endpoint and the "Sync now" action. Templates, script and
-// stylesheet are embedded; there is no front-end build.
+// JSON status endpoint and the "Sync now" action (their script and
+// stylesheet, sync.js and sync.css, are served only then too). Templates,
+// scripts and stylesheets are embedded; there is no front-end build. It also
+// owns the dashboard's record (record.go: a private file under the state
+// home holding a secret) and the identity proof and authenticated stop
+// built on it (identity.go), so no file in a repository and no other
+// listener can pass for a running dashboard.
 //
 // It must stay safe against other web pages and local: it serves only the
 // listener its caller bound on 127.0.0.1, refuses any request whose Host is
 // not that address, takes mutations only as POST with a per-process CSRF
 // token and a same-origin Origin, and reads files only under the repo's
-// kitty-specs/. It never opens a network connection, never writes under the
-// state home, never creates the queue, and never starts the sync daemon
+// kitty-specs/ (through core/mission, which refuses links out and
+// non-regular files). The server never opens a network connection, never
+// writes under the state home (the record is its caller's, via ClaimRecord),
+// never creates the queue, and never starts the sync daemon
 // except through the launcher's EnsureRunning on "Sync now" (intent
 // remote_required); startup and reads pass intent local_only (CONTRACTS.md §6).
 package dashboard
