@@ -16,7 +16,12 @@ const configLong = `Config reads and edits the user configuration file <home>/co
 file, table or key means the default. Reading never creates anything; only
 'config set' and 'config unset' write the file. They change the one line of
 the key and keep comments, ordering, blank lines and every other key byte
-for byte, and replace the file atomically with mode 0600.
+for byte, and replace the file atomically with mode 0600.`
+
+// configKeysHosted describes the keys with the gate on; configKeysLocal
+// with the gate off, where nothing may name the hosted surface (CONTRACTS
+// §2) — the key names themselves are the file's public schema (§5).
+const configKeysHosted = `
 
 Keys (all in the [sync] table):
   sync.server_url          base URL of the hosted service, https:// (http://
@@ -32,6 +37,16 @@ Keys (all in the [sync] table):
                            An unknown value in the file counts as "auto"
                            (with one warning); 'config set' refuses it.`
 
+const configKeysLocal = `
+
+Keys (all in the [sync] table):
+  sync.server_url          a URL, https:// (http:// only for localhost,
+                           127.0.0.0/8 and ::1). Default: not set.
+  sync.max_queue_size      a whole number >= 1. Default: 100000.
+  sync.background_daemon   "auto" (default) or "manual"; case-insensitive.
+                           An unknown value in the file counts as "auto"
+                           (with one warning); 'config set' refuses it.`
+
 // configHostedNote names the hosted commands behind the policy; it is only
 // shown with the rollout gate on, where those commands exist.
 const configHostedNote = `
@@ -42,9 +57,9 @@ dashboard's "Sync now" start the sync daemon (or wake it) when needed. Under
 'spec-kitty sync run' performs a one-shot sync in the foreground.`
 
 func newConfigCmd(env *Env) *Command {
-	long := configLong
+	long := configLong + configKeysLocal
 	if rollout.Enabled(env.Getenv) {
-		long += configHostedNote
+		long = configLong + configKeysHosted + configHostedNote
 	}
 	return &Command{
 		UsageLine: "spec-kitty config <command> [arguments]",
@@ -107,7 +122,7 @@ and a missing [sync] table is appended to the file. Nothing else in the file
 changes. The file is replaced atomically with mode 0600.
 
 Values:
-  sync.server_url          an https:// URL (http:// only on a loopback host)
+  sync.server_url          an https:// URL (http:// only on a loopback address)
   sync.max_queue_size      a whole number >= 1
   sync.background_daemon   auto or manual (case-insensitive; written lower-case)
 
