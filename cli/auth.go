@@ -17,6 +17,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/probe"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 )
 
 const authLong = `Auth signs this machine in to the hosted service and out again.
@@ -95,7 +96,7 @@ Nothing is stored unless sign-in completes. Interrupt with Ctrl-C.`,
 		if err != nil {
 			return hostedError(err)
 		}
-		_, err = fmt.Fprintf(env.Stdout, "Signed in to %s as %s.\n", s.Host, who(s))
+		_, err = fmt.Fprintf(env.Stdout, "Signed in to %s as %s.\n", term.Sanitize(s.Host), term.Sanitize(who(s)))
 		return err
 	}
 	return c
@@ -130,11 +131,11 @@ removed here, with a warning.`,
 			m.Now = env.Now
 			defer c.CloseIdleConnections()
 		case !errors.Is(err, hosted.ErrNoHost):
-			fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s\n", err)
+			fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s\n", term.Lines(err.Error()))
 		}
 		res, err := auth.Logout(ctx, store, m)
 		if res.Warning != "" {
-			fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s\n", res.Warning)
+			fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s\n", term.Lines(res.Warning))
 		}
 		if err != nil {
 			return failf("%s", err)
@@ -144,7 +145,7 @@ removed here, with a warning.`,
 			return err
 		}
 		if res.Host != "" {
-			_, err = fmt.Fprintf(env.Stdout, "Signed out of %s.\n", res.Host)
+			_, err = fmt.Fprintf(env.Stdout, "Signed out of %s.\n", term.Sanitize(res.Host))
 		} else {
 			_, err = fmt.Fprintln(env.Stdout, "Signed out.")
 		}
@@ -235,7 +236,7 @@ another host, both hosts are named (stored_host, configured_host in JSON).`,
 		res := readiness.Evaluate(ctx, readiness.Options{RequireAuth: true}, hostedProbes(env, store))
 		if !res.OK() {
 			if _, lerr := store.Load(ctx); lerr != nil && !errors.Is(lerr, auth.ErrNoSession) {
-				fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s\n", lerr)
+				fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s\n", term.Lines(lerr.Error()))
 			}
 			stored, configured := otherHostSession(ctx, env, store, res)
 			if *asJSON {
@@ -260,17 +261,17 @@ another host, both hosts are named (stored_host, configured_host in JSON).`,
 			})
 		}
 		w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(w, "Signed in to %s\n", s.Host)
-		fmt.Fprintf(w, "  User:\t%s (%s)\n", who(s), s.UserID)
-		fmt.Fprintf(w, "  Teams:\t%s\n", teamList(s.Teams))
+		fmt.Fprintf(w, "Signed in to %s\n", term.Sanitize(s.Host))
+		fmt.Fprintf(w, "  User:\t%s (%s)\n", term.Sanitize(who(s)), term.Sanitize(s.UserID))
+		fmt.Fprintf(w, "  Teams:\t%s\n", term.Sanitize(teamList(s.Teams)))
 		def := s.DefaultTeamID
 		if def == "" {
 			def = "(none)"
 		}
-		fmt.Fprintf(w, "  Default team:\t%s\n", def)
+		fmt.Fprintf(w, "  Default team:\t%s\n", term.Sanitize(def))
 		fmt.Fprintf(w, "  Access token:\t%s\n", expiry(s.AccessTokenExpiresAt, now, "renewed automatically on next use"))
 		fmt.Fprintf(w, "  Refresh token:\t%s\n", expiry(s.RefreshTokenExpiresAt, now, "sign in again"))
-		fmt.Fprintf(w, "  Signed in:\t%s via %s\n", longTime(s.IssuedAt), s.AuthMethod)
+		fmt.Fprintf(w, "  Signed in:\t%s via %s\n", longTime(s.IssuedAt), term.Sanitize(string(s.AuthMethod)))
 		fmt.Fprintf(w, "  Storage:\t%s\n", store.BackendDetail(ctx))
 		return w.Flush()
 	}

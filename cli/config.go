@@ -17,7 +17,12 @@ const configLong = `Config reads and edits the user configuration file <home>/co
 file, table or key means the default. Reading never creates anything; only
 'config set' and 'config unset' write the file. They change the one line of
 the key and keep comments, ordering, blank lines and every other key byte
-for byte, and replace the file atomically with mode 0600.
+for byte, and replace the file atomically with mode 0600.`
+
+// configKeysHosted describes the keys with the gate on; configKeysLocal
+// with the gate off, where nothing may name the hosted surface (CONTRACTS
+// §2) — the key names themselves are the file's public schema (§5).
+const configKeysHosted = `
 
 Keys (all in the [sync] table):
   sync.server_url          base URL of the hosted service, https:// (http://
@@ -30,6 +35,16 @@ Keys (all in the [sync] table):
                            auto: a command that needs the network may start
                            the background daemon when it is not running.
                            manual: nothing starts the daemon on its own.
+                           An unknown value in the file counts as "auto"
+                           (with one warning); 'config set' refuses it.`
+
+const configKeysLocal = `
+
+Keys (all in the [sync] table):
+  sync.server_url          a URL, https:// (http:// only for localhost,
+                           127.0.0.0/8 and ::1). Default: not set.
+  sync.max_queue_size      a whole number >= 1. Default: 100000.
+  sync.background_daemon   "auto" (default) or "manual"; case-insensitive.
                            An unknown value in the file counts as "auto"
                            (with one warning); 'config set' refuses it.`
 
@@ -47,9 +62,9 @@ and 'config list' show its value with the source "env" (stderr names the
 variable), not the value in config.toml.`
 
 func newConfigCmd(env *Env) *Command {
-	long := configLong
+	long := configLong + configKeysLocal
 	if rollout.Enabled(env.Getenv) {
-		long += configHostedNote
+		long = configLong + configKeysHosted + configHostedNote
 	}
 	return &Command{
 		UsageLine: "spec-kitty config <command> [arguments]",
@@ -117,7 +132,7 @@ and a missing [sync] table is appended to the file. Nothing else in the file
 changes. The file is replaced atomically with mode 0600.
 
 Values:
-  sync.server_url          an https:// URL (http:// only on a loopback host)
+  sync.server_url          an https:// URL (http:// only on a loopback address)
   sync.max_queue_size      a whole number >= 1
   sync.background_daemon   auto or manual (case-insensitive; written lower-case)
 

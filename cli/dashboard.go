@@ -17,6 +17,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 )
 
 const dashboardLong = `Dashboard serves a local web page with the missions of this repository and
@@ -24,11 +25,13 @@ their work packages, lane by lane, read from kitty-specs/. It listens on
 127.0.0.1 only (--port, else a free port), prints the URL on stdout and serves
 until Ctrl-C or 'spec-kitty dashboard --stop'.
 
-It records itself in .kittify/.dashboard (pid, url, port, start time; no
-secret), so running 'spec-kitty dashboard' again prints the URL of the one
-already running instead of starting another. --open also opens the page in
-your browser when one can be opened. --stop stops the running dashboard (or
-removes the record of one that is gone).
+It records itself in a private file under the state home (<home>/dashboards/,
+mode 0600; never in the repository), so running 'spec-kitty dashboard' again
+prints the URL of the one already running instead of starting another. The
+record holds a secret the running dashboard proves it knows before it is
+trusted; a listener that cannot is ignored. --open also opens the page in
+your browser when one can be opened. --stop asks the running dashboard to
+stop, proving the same secret (or removes the record of one that is gone).
 
 The page only reads files under kitty-specs/. The dashboard connects to
 nothing beyond 127.0.0.1.`
@@ -75,18 +78,22 @@ func newDashboardCmd(env *Env) *Command {
 		if err != nil {
 			return err
 		}
-		rec := paths.DashboardFile(repo)
+		home, err := env.Home()
+		if err != nil {
+			return failf("%s", err)
+		}
+		rec := dashboard.RecordPath(home, repo)
 		if *stop {
 			return stopDashboard(ctx, env, rec)
 		}
-		return runDashboard(ctx, env, repo, rec, *port, *open)
+		return runDashboard(ctx, env, home, repo, rec, *port, *open)
 	}
 	return c
 }
 
 // runDashboard reuses the running dashboard of repo, or serves a new one
 // until ctx ends.
-func runDashboard(ctx context.Context, env *Env, repo, recPath string, port int, open bool) error {
+func runDashboard(ctx context.Context, env *Env, home paths.Home, repo, recPath string, port int, open bool) error {
 	if r, ok, err := runningDashboard(ctx, env, recPath); err != nil {
 		return err
 	} else if ok {
@@ -101,6 +108,10 @@ func runDashboard(ctx context.Context, env *Env, repo, recPath string, port int,
 	}
 	defer ln.Close()
 	bound := ln.Addr().(*net.TCPAddr).Port
+	secret, err := dashboard.NewSecret(nil)
+	if err != nil {
+		return failf("dashboard secret: %s", err)
+	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv, err := dashboard.New(dashboard.Config{
 		Repo:     repo,
@@ -118,13 +129,20 @@ func runDashboard(ctx context.Context, env *Env, repo, recPath string, port int,
 		Readiness: func(ctx context.Context) readiness.Result { return localReadiness(ctx, env) },
 		Now:       env.Now,
 		Log:       log,
+		Secret:    secret,
 	})
 	if err != nil {
 		return failf("%s", err)
 	}
 	defer srv.Close()
 
-	me := dashboard.Record{PID: os.Getpid(), URL: srv.URL(), Port: bound, StartedAt: env.Now().UTC().Truncate(time.Second)}
+	me := dashboard.Record{PID: os.Getpid(), URL: srv.URL(), Port: bound, StartedAt: env.Now().UTC().Truncate(time.Second),
+		Repo: repo, Secret: secret}
+	// The record lives under the state home: the one write a local command
+	// makes there besides config set/unset (CONTRACTS §1 and §10).
+	if err := home.EnsureHome(); err != nil {
+		return failf("%s", err)
+	}
 	for attempt := 0; ; attempt++ {
 		err = dashboard.ClaimRecord(recPath, me)
 		if err == nil {
@@ -143,12 +161,13 @@ func runDashboard(ctx context.Context, env *Env, repo, recPath string, port int,
 	}
 	defer dashboard.RemoveRecord(recPath, me.PID)
 
-	// Stop on Ctrl-C and on the SIGTERM of `dashboard --stop` even when the
-	// caller's ctx does not watch signals, so the record is always removed.
+	// Stop on Ctrl-C and SIGTERM even when the caller's ctx does not watch
+	// signals, so the record is always removed. `dashboard --stop` asks
+	// through an authenticated request instead (Serve returns).
 	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	fmt.Fprintln(env.Stdout, me.URL)
-	fmt.Fprintf(env.Stderr, "Serving the missions of %s at %s (Ctrl-C or 'spec-kitty dashboard --stop' to stop).\n", repo, me.URL)
+	fmt.Fprintf(env.Stderr, "Serving the missions of %s at %s (Ctrl-C or 'spec-kitty dashboard --stop' to stop).\n", term.Sanitize(repo), term.Sanitize(me.URL))
 	if open {
 		browserOpener(env)(me.URL) //nolint:errcheck // no browser: the URL is printed
 	}
@@ -176,7 +195,7 @@ func runningDashboard(ctx context.Context, env *Env, recPath string) (dashboard.
 		if r.PID != 0 {
 			fmt.Fprintf(env.Stderr, "spec-kitty: removed the record of a dashboard that is gone (pid %d)\n", r.PID)
 		} else {
-			fmt.Fprintf(env.Stderr, "spec-kitty: removed an unreadable dashboard record %s\n", recPath)
+			fmt.Fprintf(env.Stderr, "spec-kitty: removed an unreadable dashboard record %s\n", term.Sanitize(recPath))
 		}
 	}
 	return r, false, nil
@@ -213,7 +232,9 @@ func stopDashboard(ctx context.Context, env *Env, recPath string) error {
 		fmt.Fprintln(env.Stdout, "No dashboard is running; removed its stale record.")
 		return nil
 	}
-	if err := dashboard.Terminate(r.PID); err != nil {
+	// Never a bare kill of a PID: the dashboard is asked, over loopback,
+	// with a proof of the secret only it and this user know.
+	if err := dashboard.Stop(ctx, r); err != nil {
 		return failf("stop dashboard (pid %d): %s", r.PID, err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -224,7 +245,7 @@ func stopDashboard(ctx context.Context, env *Env, recPath string) error {
 	if _, err := dashboard.RemoveRecord(recPath, r.PID); err != nil {
 		return failf("%s", err)
 	}
-	fmt.Fprintf(env.Stdout, "Stopped the dashboard at %s (pid %d).\n", r.URL, r.PID)
+	fmt.Fprintf(env.Stdout, "Stopped the dashboard at %s (pid %d).\n", term.Sanitize(r.URL), r.PID)
 	return nil
 }
 

@@ -140,7 +140,11 @@ func get(t *testing.T, url string) (int, string) {
 // the state home.
 func TestDashboardCommand(t *testing.T) {
 	r := newDashboardRig(t)
-	rec := paths.DashboardFile(r.repo)
+	rec := dashboard.RecordPath(paths.Home{Dir: filepath.Join(r.dir, "home")}, r.repo)
+	// A record planted in the repository is never looked at.
+	planted := filepath.Join(r.repo, ".kittify", ".dashboard")
+	os.MkdirAll(filepath.Dir(planted), 0o755)
+	os.WriteFile(planted, []byte(`{"pid": 1, "url": "http://127.0.0.1:9/", "port": 9}`), 0o644)
 
 	main := r.command("spec-kitty", "dashboard", "--port", "0")
 	url, wait := r.start(main)
@@ -207,11 +211,16 @@ func TestDashboardCommand(t *testing.T) {
 		t.Errorf("start over a stale record: %v\n%s", err, stderr)
 	}
 
-	// A local command: nothing under the state home or the user's home.
-	for _, d := range []string{"home", "userhome"} {
-		if _, err := os.Stat(filepath.Join(r.dir, d)); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("%s created: %v", d, err)
-		}
+	// A local command: nothing under the state home but its (removed)
+	// record, nothing in the user's home, the planted record untouched.
+	if ents, err := os.ReadDir(filepath.Join(r.dir, "home")); err != nil || len(ents) != 1 || ents[0].Name() != "dashboards" {
+		t.Errorf("state home holds %v (%v), want dashboards/ only", ents, err)
+	}
+	if _, err := os.Stat(filepath.Join(r.dir, "userhome")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("userhome created: %v", err)
+	}
+	if b, _ := os.ReadFile(planted); !strings.Contains(string(b), `"pid": 1`) {
+		t.Errorf("planted record changed: %q", b)
 	}
 }
 
@@ -287,8 +296,8 @@ func TestDashboardNoNetworkStrace(t *testing.T) {
 	if len(matches) > 0 {
 		t.Errorf("daemon files appeared: %v", matches)
 	}
-	if _, err := os.Stat(home); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("state home created: %v", err)
+	if ents, err := os.ReadDir(home); err != nil || len(ents) != 1 || ents[0].Name() != "dashboards" {
+		t.Errorf("state home holds %v (%v), want the dashboards/ directory only", ents, err)
 	}
 	if _, running, _ := localapi.ReadState(filepath.Join(home, "sync-daemon")); running {
 		t.Error("a daemon runs")

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/auth"
@@ -16,6 +18,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/probe"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 	"github.com/spec-kitty/spec-kitty-sync/core/version"
 )
 
@@ -44,20 +47,32 @@ type doctorReport struct {
 }
 
 func newDoctorCmd(env *Env) *Command {
+	// With the gate off nothing a user can see names the hosted surface
+	// (CONTRACTS §2): the help, the flags and the checks are the local ones.
+	gate := rollout.Enabled(env.Getenv)
 	c := &Command{
-		UsageLine: "spec-kitty doctor [--probe] [--json]",
+		UsageLine: "spec-kitty doctor [--json]",
 		Short:     "check this machine's setup and say what to fix",
-		Long: `Doctor prints every check it can make locally: the rollout gate, the
+		Long: `Doctor prints every check it can make locally: the configuration file and
+the repository and its missions (with malformed event lines).
+
+It never touches the network and writes nothing.
+Exit status 1 when a check failed.`,
+	}
+	probeHost := new(bool)
+	if gate {
+		c.UsageLine = "spec-kitty doctor [--probe] [--json]"
+		c.Long = `Doctor prints every check it can make locally: the rollout gate, the
 configuration file, the repository and its missions (with malformed event
-lines), and — on opted-in machines — the host URL, the stored session, the
-tracker binding, the sync daemon and the offline queue, ending with the
-readiness state a hosted command would meet.
+lines), the host URL, the stored session and its file permissions, the
+tracker binding, every registered repository, the sync daemon and the
+offline queue, ending with the readiness state a hosted command would meet.
 
 It never touches the network unless --probe is given (one HEAD request to
 the host, 2 s at most), never starts the daemon and writes nothing.
-Exit status 1 when a check failed.`,
+Exit status 1 when a check failed.`
+		probeHost = c.Flags().Bool("probe", false, "also check that the host answers (one request, 2 s at most)")
 	}
-	probeHost := c.Flags().Bool("probe", false, "also check that the host answers (one request, 2 s at most)")
 	asJSON := c.Flags().Bool("json", false, "print the checks as JSON")
 	c.Run = func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
@@ -70,9 +85,9 @@ Exit status 1 when a check failed.`,
 			}
 		} else {
 			for _, ch := range rep.Checks {
-				fmt.Fprintf(env.Stdout, "%-6s %-10s %s\n", "["+string(ch.Status)+"]", ch.Name, ch.Message)
+				fmt.Fprintf(env.Stdout, "%-6s %-10s %s\n", "["+string(ch.Status)+"]", ch.Name, term.Lines(ch.Message))
 				if ch.Hint != "" {
-					fmt.Fprintf(env.Stdout, "%-17s -> %s\n", "", ch.Hint)
+					fmt.Fprintf(env.Stdout, "%-17s -> %s\n", "", term.Lines(ch.Hint))
 				}
 			}
 		}
@@ -96,8 +111,6 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 	gate := rollout.Enabled(env.Getenv)
 	if gate {
 		add("gate", checkOK, "hosted sync is enabled ("+rollout.EnvVar+")", "")
-	} else {
-		add("gate", checkInfo, "hosted sync is not enabled on this machine; local commands only", "")
 	}
 
 	// Configuration.
@@ -116,6 +129,9 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 			for _, w := range c.Warnings {
 				add("config", checkWarn, w, "run `spec-kitty config set sync.background_daemon auto|manual`")
 			}
+		case !gate:
+			cfg, cfgOK = c, true
+			add("config", checkOK, home.Config(), "")
 		default:
 			cfg, cfgOK = c, true
 			add("config", checkOK, fmt.Sprintf("%s (background_daemon %s, max_queue_size %d)", home.Config(), c.Policy(), c.MaxQueueSize), "")
@@ -188,6 +204,14 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 		}
 	}
 
+	// The session file holds tokens: it must be this user's alone.
+	if herr == nil && runtime.GOOS != "windows" {
+		if fi, err := os.Stat(home.Auth()); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			add("auth", checkWarn, fmt.Sprintf("%s can be read or written by other users (mode %04o)", home.Auth(), fi.Mode().Perm()),
+				"run `chmod 600 "+home.Auth()+"`")
+		}
+	}
+
 	// Binding.
 	if rerr == nil {
 		b, err := binding.Load(repo)
@@ -227,6 +251,9 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 			qs, qerr := q.Stats(ctx)
 			mal := 0
 			if repos, err := q.Repos(ctx); err == nil {
+				for _, w := range repoWarnings(repos) {
+					add("repo", checkWarn, w, "fix or remove that repo; other repos still sync")
+				}
 				for _, r := range repos {
 					cs, _ := q.Cursors(ctx, r.Path)
 					for _, c := range cs {

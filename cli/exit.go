@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 )
 
 // Exit codes, documented in README.md and CONTRACTS.md §3.
@@ -74,15 +75,15 @@ func report(stderr io.Writer, err error, helpPath string) int {
 	}
 	var re readinessError
 	if errors.As(err, &re) {
-		fmt.Fprintf(stderr, "%s\n\n%s\n", re.res.Message, re.res.NextAction)
+		fmt.Fprintf(stderr, "%s\n\n%s\n", term.Lines(re.res.Message), term.Lines(re.res.NextAction))
 		if re.note != "" {
-			fmt.Fprintf(stderr, "%s\n", re.note)
+			fmt.Fprintf(stderr, "%s\n", term.Lines(re.note))
 		}
 		return ExitFailure
 	}
 	var ue unknownCommandError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "spec-kitty: unknown command %q\n", ue.name)
+		fmt.Fprintf(stderr, "spec-kitty: unknown command %q\n", term.Sanitize(ue.name))
 		if ue.suggest != "" {
 			fmt.Fprintf(stderr, "spec-kitty: hint: did you mean '%s'?\n", ue.suggest)
 		}
@@ -94,12 +95,14 @@ func report(stderr io.Writer, err error, helpPath string) int {
 	if errors.As(err, &e) {
 		code, hint = e.Code, e.Hint
 	}
-	fmt.Fprintf(stderr, "spec-kitty: error: %s\n", err)
+	// Errors name repo files, mission names, host URLs and host messages:
+	// never let one of them drive the terminal.
+	fmt.Fprintf(stderr, "spec-kitty: error: %s\n", term.Lines(err.Error()))
 	if hint == "" && code == ExitUsage && helpPath != "" {
 		hint = fmt.Sprintf("run '%s' for usage", helpPath)
 	}
 	if hint != "" {
-		fmt.Fprintf(stderr, "spec-kitty: hint: %s\n", hint)
+		fmt.Fprintf(stderr, "spec-kitty: hint: %s\n", term.Lines(hint))
 	}
 	return code
 }

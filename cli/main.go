@@ -16,19 +16,23 @@ import (
 // process exit code. It is the only entry point of the CLI.
 func Main(ctx context.Context, args []string, env *Env) int {
 	if isServiceRun(args) {
-		// The daemon's variables may come from --env-file (the Windows
-		// logon task), and they must be in place before the gate decides
-		// what exists.
+		// CONTRACTS §2: with the gate off `service run` exits 0 at once,
+		// printing one neutral line and reading nothing — not even
+		// --env-file — so a leftover service definition fails closed
+		// without a restart loop and without naming what it would run.
+		if !rollout.Enabled(env.Getenv) {
+			fmt.Fprintln(env.Stderr, rolloutDisabledLine)
+			return ExitOK
+		}
+		// The daemon's other variables may come from --env-file (the
+		// Windows logon task); the file may still turn the gate off.
 		e, err := withEnvFile(env, args)
 		if err != nil {
 			return report(env.Stderr, err, "spec-kitty help service run")
 		}
 		env = e
 		if !rollout.Enabled(env.Getenv) {
-			// CONTRACTS §2: `service run` with the gate off exits 0 at once,
-			// saying why, so a leftover service definition fails closed
-			// without a restart loop.
-			fmt.Fprintln(env.Stderr, "spec-kitty: rollout disabled; the sync daemon does not run")
+			fmt.Fprintln(env.Stderr, rolloutDisabledLine)
 			return ExitOK
 		}
 	}
@@ -39,6 +43,9 @@ func Main(ctx context.Context, args []string, env *Env) int {
 	}
 	return run(ctx, env, cmd, rest)
 }
+
+// rolloutDisabledLine is all `service run` prints with the gate off.
+const rolloutDisabledLine = "rollout disabled"
 
 // isServiceRun reports whether args invoke `spec-kitty service run`.
 func isServiceRun(args []string) bool {
@@ -116,7 +123,7 @@ func run(ctx context.Context, env *Env, cmd *Command, args []string) int {
 			printHelp(env.Stdout, cmd)
 			return ExitOK
 		}
-		return report(env.Stderr, usagef("%s", err), helpPath)
+		return report(env.Stderr, usagef("%s", flagError(err)), helpPath)
 	}
 	if help {
 		printHelp(env.Stdout, cmd)
@@ -140,6 +147,17 @@ func run(ctx context.Context, env *Env, cmd *Command, args []string) int {
 		return ExitInterrupted
 	}
 	return report(env.Stderr, err, helpPath)
+}
+
+// flagError is the parse error to print. A value given to a switch
+// (`--with-token=VALUE`) is never echoed: it may be the secret the user
+// meant to pass on stdin.
+func flagError(err error) string {
+	var ive *pflag.InvalidValueError
+	if errors.As(err, &ive) && ive.GetFlag() != nil && ive.GetFlag().Value.Type() == "bool" {
+		return fmt.Sprintf("--%s is a switch and takes no value", ive.GetFlag().Name)
+	}
+	return err.Error()
 }
 
 // isExitError reports errors that already carry the intended exit code.

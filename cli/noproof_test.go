@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/spec-kitty/spec-kitty-sync/cli/internal/stealthtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/corpus"
 	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
@@ -491,7 +492,8 @@ func TestNoNetworkNoDaemonGateOff(t *testing.T) {
 		{"config set", []string{"config", "set", "sync.background_daemon", "manual"}, true},
 		{"status emit", []string{"status", "emit", "--mission", proofMissions[0], "WP01", "--to", "blocked", "--force", "--reason", "proof"}, false},
 		{"doctor", []string{"doctor"}, false},
-		{"dashboard", []string{"dashboard"}, false},
+		{"dashboard", []string{"dashboard"}, true},
+		{"service run", []string{"service", "run", "--env-file", "/nonexistent/service.env"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -505,6 +507,9 @@ func TestNoNetworkNoDaemonGateOff(t *testing.T) {
 			if res.code != 0 {
 				t.Errorf("exit %d, want 0\nstderr: %s", res.code, res.stderr)
 			}
+			if words := stealthtest.Find(res.stdout + res.stderr); words != nil {
+				t.Errorf("output names the hosted surface with the gate off: %q\n%s%s", words, res.stdout, res.stderr)
+			}
 			_, err := os.Stat(w.home)
 			if exists := err == nil; exists != tt.homeExists {
 				t.Errorf("state home exists = %v, want %v", exists, tt.homeExists)
@@ -515,8 +520,14 @@ func TestNoNetworkNoDaemonGateOff(t *testing.T) {
 				for _, e := range ents {
 					names = append(names, e.Name())
 				}
-				if diff := cmp.Diff([]string{"config.toml"}, names); diff != "" {
-					t.Errorf("config set wrote more than config.toml (-want +got):\n%s", diff)
+				// config set writes config.toml; the dashboard its private
+				// record under dashboards/ (removed when it stops).
+				want := map[string][]string{"dashboard": {"dashboards"}}[tt.name]
+				if want == nil {
+					want = []string{"config.toml"}
+				}
+				if diff := cmp.Diff(want, names); diff != "" {
+					t.Errorf("%s wrote more than %v (-want +got):\n%s", tt.name, want, diff)
 				}
 			}
 			t.Logf("%d connect() calls, all local; %d programs run", len(res.report.Connects), len(res.report.Execs))

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
+
+	"github.com/spec-kitty/spec-kitty-sync/cli/internal/stealthtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and docs/cli.md")
@@ -68,6 +70,12 @@ func TestHelpGateOff(t *testing.T) {
 				t.Errorf("gate-off help mentions %q: %s", name, line)
 			}
 		}
+	}
+	// The reference's own header (a developer document) aside, no help text
+	// may name the hosted surface.
+	helps := b.String()[strings.Index(b.String(), "\n## "):]
+	if words := stealthtest.Find(helps); words != nil {
+		t.Errorf("gate-off help names the hosted surface: %q", words)
 	}
 	golden(t, filepath.Join("testdata", "help-gate-off.golden"), b.Bytes())
 }

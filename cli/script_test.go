@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -42,7 +41,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
-		Cmds:                hostedCmds,
+		Cmds:                scriptCmds(),
 		Condition: func(cond string) (bool, error) {
 			if cond == "real" {
 				return realDir != "", nil
@@ -52,7 +51,7 @@ func TestScripts(t *testing.T) {
 				_, err := os.Stat("/run/systemd/system")
 				return err == nil, nil
 			}
-			return false, fmt.Errorf("unknown condition %q", cond)
+			return scriptCondition(cond)
 		},
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("SPEC_KITTY_HOME", filepath.Join(e.WorkDir, "home"))

@@ -68,7 +68,7 @@ SIGTERM or Ctrl-C. It logs to <home>/logs/sync-daemon.log.`,
 func runDaemon(ctx context.Context, env *Env, background, once bool) error {
 	if !rollout.Enabled(env.Getenv) {
 		// CONTRACTS §2: exit 0 at once, one log line, nothing written.
-		fmt.Fprintln(env.Stderr, "spec-kitty: rollout disabled; the sync daemon does not run")
+		fmt.Fprintln(env.Stderr, rolloutDisabledLine)
 		return nil
 	}
 	home, err := env.Home()

@@ -16,6 +16,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 )
 
 const statusLong = `Status shows the missions under kitty-specs/ and where their work packages
@@ -28,7 +29,10 @@ A WP's lane is that of its last lane transition, in the order of the lines'
 "at" times (as the Python spec-kitty CLI reads the file). Lines that are not a
 JSON object are skipped and counted in a warning on stderr; --mission lists
 them with their line numbers. Status only reads files in the repository: it
-never touches the network, the state home or the sync queue.
+never touches the network or the state home. It reads only regular files
+inside the repository's own kitty-specs/ (a symlink leading elsewhere, a FIFO
+or a device is skipped with a warning), streams the events files, and
+replaces control characters in what it prints (--json output stays exact).
 
 The repository is $SPECIFY_REPO_ROOT, else the first directory at or above
 the working directory holding .kittify/ or kitty-specs/ (from a git worktree:
@@ -164,7 +168,7 @@ func statusAll(ctx context.Context, env *Env, out io.Writer, repo string, asJSON
 	} else {
 		writeStatusTable(out, ms)
 		if len(ms) == 0 {
-			fmt.Fprintf(env.Stderr, "spec-kitty: no missions in %s\n", mission.SpecsDir(repo))
+			fmt.Fprintf(env.Stderr, "spec-kitty: no missions in %s\n", term.Sanitize(mission.SpecsDir(repo)))
 			fmt.Fprintf(env.Stderr, "spec-kitty: hint: %s\n", noMissionsHint)
 		}
 	}
@@ -172,7 +176,7 @@ func statusAll(ctx context.Context, env *Env, out io.Writer, repo string, asJSON
 		slices.Sort(affected)
 		fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s skipped in %s (run with --mission %s)\n",
 			plural(malformed, "malformed line", "malformed lines"), plural(len(affected), "mission", "missions"),
-			affectedHint(affected))
+			term.Sanitize(affectedHint(affected)))
 	}
 	return nil
 }
@@ -209,7 +213,7 @@ func warnFileProblems(w io.Writer, repo string, ms []*mission.Mission) {
 				continue
 			}
 			if n < show {
-				fmt.Fprintf(w, "spec-kitty: warning: %s\n", relErr(repo, err))
+				fmt.Fprintf(w, "spec-kitty: warning: %s\n", term.Lines(relErr(repo, err)))
 			}
 			n++
 		}
@@ -248,13 +252,13 @@ func writeStatusTable(out io.Writer, ms []*mission.Mission) {
 	var b strings.Builder
 	b.WriteString("MISSION\tWPS")
 	for _, l := range lanes {
-		b.WriteString("\t" + strings.ToUpper(string(l)))
+		b.WriteString("\t" + term.Sanitize(strings.ToUpper(string(l))))
 	}
 	b.WriteString("\tLAST ACTIVITY\n")
 	io.WriteString(tw, b.String())
 	for _, m := range ms {
 		b.Reset()
-		b.WriteString(m.Slug)
+		b.WriteString(term.Sanitize(m.Slug))
 		fmt.Fprintf(&b, "\t%d", len(m.WPs))
 		for _, l := range lanes {
 			b.WriteByte('\t')
@@ -317,10 +321,10 @@ func statusOne(ctx context.Context, env *Env, out io.Writer, repo, name string, 
 	if m.Stats.Malformed > 0 {
 		rel := filepath.Join(paths.SpecsDir, m.Slug, paths.EventsFileName)
 		for _, is := range m.Malformed {
-			fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s:%d: malformed line skipped: %s\n", rel, is.Line, is.Err)
+			fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s:%d: malformed line skipped: %s\n", term.Sanitize(rel), is.Line, term.Sanitize(is.Err))
 		}
 		if more := m.Stats.Malformed - len(m.Malformed); more > 0 {
-			fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s: %s more skipped\n", rel, plural(more, "malformed line", "malformed lines"))
+			fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s: %s more skipped\n", term.Sanitize(rel), plural(more, "malformed line", "malformed lines"))
 		}
 	}
 	return nil
@@ -330,7 +334,7 @@ func writeMissionDetail(out io.Writer, m *mission.Mission) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(tw, "%s\t%s\n", k, v)
+			fmt.Fprintf(tw, "%s\t%s\n", k, term.Sanitize(v))
 		}
 	}
 	row("Mission:", m.Slug)
@@ -347,7 +351,7 @@ func writeMissionDetail(out io.Writer, m *mission.Mission) {
 	var lanes []string
 	for _, l := range statusLanes([]*mission.Mission{m}) {
 		if n := m.Counts[l]; n > 0 {
-			lanes = append(lanes, fmt.Sprintf("%s %d", l, n))
+			lanes = append(lanes, fmt.Sprintf("%s %d", term.Sanitize(string(l)), n))
 		}
 	}
 	if len(lanes) > 0 {
@@ -366,7 +370,7 @@ func writeMissionDetail(out io.Writer, m *mission.Mission) {
 		if actor == "" {
 			actor = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", w.ID, w.Lane, actor, longTime(w.At))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", term.Sanitize(w.ID), term.Sanitize(string(w.Lane)), term.Sanitize(actor), longTime(w.At))
 	}
 	tw.Flush()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 )
 
 // uploadEmitted hands a line that `status emit` just appended to the hosted
@@ -40,7 +41,7 @@ func uploadEmitted(ctx context.Context, env *Env, repo string, line mission.Line
 			"run `spec-kitty sync run` to upload what is queued")
 	}
 	if res := localReadiness(ctx, env); !res.OK() {
-		fmt.Fprintf(env.Stderr, "spec-kitty: event queued; it will be uploaded once this is fixed:\n%s\n\n%s\n", res.Message, res.NextAction)
+		fmt.Fprintf(env.Stderr, "spec-kitty: event queued; it will be uploaded once this is fixed:\n%s\n\n%s\n", term.Lines(res.Message), term.Lines(res.NextAction))
 		return nil
 	}
 	out := newLauncher(env).EnsureRunning(ctx, policy.RemoteRequired)

@@ -10,10 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/binding"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
+	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
 )
 
@@ -87,6 +90,11 @@ host refused some for good (dead letters: see 'spec-kitty sync status' and
 		if progress != nil {
 			progress.done()
 		}
+		for _, w := range rep.RepoWarnings {
+			for _, l := range strings.Split(w, "\n") {
+				fmt.Fprintf(env.Stderr, "spec-kitty: warning: not imported: %s\n", term.Sanitize(l))
+			}
+		}
 		sum := syncSummary{Imported: rep.Imported, Synced: rep.Delivered, Duplicates: rep.Duplicates,
 			Failed: rep.Retried, DeadLettered: rep.DeadLettered, QueueDepth: rep.QueueDepth, DeadLetters: rep.DeadLetters}
 		if *asJSON {
@@ -131,6 +139,7 @@ type syncStatus struct {
 	QueueUnmigrated bool         `json:"queue_unmigrated,omitempty"`
 	Dead            []deadView   `json:"dead_letter_events,omitempty"`
 	Files           []fileIssues `json:"files_with_malformed_lines,omitempty"`
+	RepoWarnings    []string     `json:"repo_warnings,omitempty"`
 }
 
 type daemonView struct {
@@ -232,6 +241,7 @@ func collectSyncStatus(ctx context.Context, env *Env) (syncStatus, error) {
 	if err != nil {
 		return out, err
 	}
+	out.RepoWarnings = repoWarnings(repos)
 	for _, r := range repos {
 		cs, err := q.Cursors(ctx, r.Path)
 		if err != nil {
@@ -257,7 +267,7 @@ func printSyncStatus(env *Env, st syncStatus) {
 	if st.Readiness.OK() {
 		fmt.Fprintf(w, "readiness:     ready\n")
 	} else {
-		fmt.Fprintf(w, "readiness:     %s %s\n", st.Readiness.Message, st.Readiness.NextAction)
+		fmt.Fprintf(w, "readiness:     %s %s\n", term.Sanitize(st.Readiness.Message), term.Sanitize(st.Readiness.NextAction))
 	}
 	if st.Daemon.Running {
 		fmt.Fprintf(w, "daemon:        running (pid %d)\n", st.Daemon.PID)
@@ -265,7 +275,7 @@ func printSyncStatus(env *Env, st syncStatus) {
 			fmt.Fprintf(w, "last sync:     %s\n", st.Daemon.LastSyncAt.Local().Format(time.RFC3339))
 		}
 		if st.Daemon.LastError != "" {
-			fmt.Fprintf(w, "last error:    %s (%d consecutive failures)\n", st.Daemon.LastError, st.Daemon.ConsecutiveFailures)
+			fmt.Fprintf(w, "last error:    %s (%d consecutive failures)\n", term.Sanitize(st.Daemon.LastError), st.Daemon.ConsecutiveFailures)
 		}
 	} else {
 		fmt.Fprintf(w, "daemon:        stopped\n")
@@ -283,18 +293,21 @@ func printSyncStatus(env *Env, st syncStatus) {
 		fmt.Fprintf(w, "               %s\n", unmigratedNote)
 	}
 	if st.LastError != "" {
-		fmt.Fprintf(w, "queue error:   %s\n", st.LastError)
+		fmt.Fprintf(w, "queue error:   %s\n", term.Sanitize(st.LastError))
 	}
 	fmt.Fprintf(w, "dead letters:  %d\n", st.DeadLetters)
 	for _, d := range st.Dead {
-		fmt.Fprintf(w, "  %s %s: %s\n", d.EventID, d.Type, d.Reason)
+		fmt.Fprintf(w, "  %s %s: %s\n", term.Sanitize(d.EventID), term.Sanitize(d.Type), term.Sanitize(d.Reason))
 	}
 	if st.DeadLetters > 0 {
 		fmt.Fprintf(w, "  (once the cause is fixed: spec-kitty sync retry --all)\n")
 	}
+	for _, r := range st.RepoWarnings {
+		fmt.Fprintf(w, "repo warning:  %s\n", term.Sanitize(r))
+	}
 	fmt.Fprintf(w, "malformed:     %d lines skipped\n", st.Malformed)
 	for _, f := range st.Files {
-		fmt.Fprintf(w, "  %s: %d (%s)\n", f.Path, f.Malformed, f.LastError)
+		fmt.Fprintf(w, "  %s: %d (%s)\n", term.Sanitize(f.Path), f.Malformed, term.Sanitize(f.LastError))
 	}
 }
 
@@ -383,6 +396,23 @@ Queued events stay queued.`,
 		return nil
 	}
 	return c
+}
+
+// repoWarnings checks every registered repo the way an import would meet it:
+// one that vanished, or whose .kittify/config.yaml does not load, is a
+// warning for that repo only.
+func repoWarnings(repos []queue.Repo) []string {
+	var out []string
+	for _, r := range repos {
+		if daemon.Vanished(r.Path) {
+			out = append(out, r.Path+": gone (dropped from the registry at the next sync)")
+			continue
+		}
+		if _, err := binding.Load(r.Path); err != nil {
+			out = append(out, r.Path+": "+err.Error())
+		}
+	}
+	return out
 }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -11,6 +11,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 )
 
 const trackerLong = `Tracker connects this repository to an issue tracker (Linear, Jira, GitHub,
@@ -137,13 +138,7 @@ func trackerError(err error, provider string) error {
 // printable keeps text that came from the host to one line without control
 // characters, so it cannot rewrite the user's terminal.
 func printable(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(term.Sanitize(s))
 }
 
 // contextStrings flattens a provider_context object to strings (values that
@@ -302,7 +297,7 @@ workspace, provider_context, candidate_token, status ("bound" or
 			return writeJSON(env.Stdout, out)
 		}
 		if len(res) == 0 {
-			fmt.Fprintf(env.Stderr, "spec-kitty: no %s resources are connected to your team on %s\n", *provider, client.Host.URL)
+			fmt.Fprintf(env.Stderr, "spec-kitty: no %s resources are connected to your team on %s\n", term.Sanitize(*provider), term.Sanitize(client.Host.URL))
 			return nil
 		}
 		w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)

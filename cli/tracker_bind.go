@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -218,8 +219,18 @@ func (b *binder) contextOf(ctx context.Context, ref string) map[string]string {
 }
 
 // register adds the repo to the importer's list so its events are uploaded;
-// the binding is already written, so a failure here is a warning.
+// the binding is already written, so a failure here is a warning. Binding
+// never creates the queue: without one nothing has been uploaded yet, and
+// the first upload from this repo (`status emit`, `sync run`, `tracker
+// sync`) registers it.
 func (b *binder) register(ctx context.Context) {
+	home, err := b.env.Home()
+	if err != nil {
+		return
+	}
+	if _, err := os.Stat(home.Queue()); err != nil {
+		return
+	}
 	q, err := openQueue(ctx, b.env, true)
 	if err == nil {
 		_, err = q.RegisterRepo(ctx, b.repo.root)

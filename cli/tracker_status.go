@@ -11,6 +11,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 )
 
 // trackerBindingJSON is the local binding in --json output.
@@ -99,9 +100,9 @@ bound_project_slug, this_repo, status}].`,
 			return writeJSON(env.Stdout, out)
 		}
 		w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(w, "Repository:\t%s\n", repo.root)
-		fmt.Fprintf(w, "Host:\t%s\n", client.Host.URL)
-		fmt.Fprintf(w, "Provider:\t%s\n", t.Provider)
+		fmt.Fprintf(w, "Repository:\t%s\n", term.Sanitize(repo.root))
+		fmt.Fprintf(w, "Host:\t%s\n", term.Sanitize(client.Host.URL))
+		fmt.Fprintf(w, "Provider:\t%s\n", term.Sanitize(t.Provider))
 		fmt.Fprintf(w, "Resource:\t%s\n", dash(printable(firstNonEmpty(st.DisplayLabel, t.DisplayLabel))))
 		if ws := t.ProviderContext["workspace"]; ws != "" {
 			fmt.Fprintf(w, "Workspace:\t%s\n", printable(ws))

@@ -12,6 +12,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 )
 
 // Waiting for an accepted (202) operation: the first poll at once, then
@@ -174,20 +175,20 @@ func (s *trackerSyncer) run(ctx context.Context) error {
 	}
 	opID := printable(res.OperationID) // for people; the raw id goes back to the host
 	if s.noWait {
-		fmt.Fprintf(env.Stderr, "%s queued %s as operation %s; it runs there without this command\n", client.Host.URL, s.op, opID)
+		fmt.Fprintf(env.Stderr, "%s queued %s as operation %s; it runs there without this command\n", term.Sanitize(client.Host.URL), s.op, term.Sanitize(opID))
 		if s.asJSON {
 			return writeJSON(env.Stdout, syncOpJSON{Operation: string(s.op), Status: "accepted", OperationID: res.OperationID})
 		}
 		_, err := fmt.Fprintln(env.Stdout, opID)
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "%s queued %s as operation %s; waiting for it (Ctrl-C stops waiting, not the operation)\n", client.Host.URL, s.op, opID)
+	fmt.Fprintf(env.Stderr, "%s queued %s as operation %s; waiting for it (Ctrl-C stops waiting, not the operation)\n", term.Sanitize(client.Host.URL), s.op, term.Sanitize(opID))
 	st, err := s.wait(ctx, opID, func(ctx context.Context) (hosted.OperationState, error) {
 		return client.Operation(ctx, res.OperationID)
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintf(env.Stderr, "stopped waiting; operation %s continues on the host (run the same command again to wait for it)\n", opID)
+			fmt.Fprintf(env.Stderr, "stopped waiting; operation %s continues on the host (run the same command again to wait for it)\n", term.Sanitize(opID))
 			return ctx.Err()
 		}
 		var w waitTimeout
@@ -282,7 +283,7 @@ func (s *trackerSyncer) wait(ctx context.Context, id string, poll func(context.C
 		}
 		last = st.Status
 		if progress {
-			fmt.Fprintf(s.env.Stderr, "\roperation %s: %s (%s)   ", id, printable(string(st.Status)), time.Since(start).Round(time.Second))
+			fmt.Fprintf(s.env.Stderr, "\roperation %s: %s (%s)   ", term.Sanitize(id), printable(string(st.Status)), time.Since(start).Round(time.Second))
 		}
 		if err := hosted.Sleep(wctx, delay); err != nil {
 			if ctx.Err() != nil {

@@ -132,9 +132,10 @@ func TestCheckProvider(t *testing.T) {
 func TestPrintable(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
 		{"plain", "Spec Kitty (SK)", "Spec Kitty (SK)"},
-		{"escape", "evil\x1b[2Jlabel", "evil [2Jlabel"},
-		{"newline", "two\nlines\r", "two lines"},
-		{"c1", "a\u009bb", "a b"},
+		{"escape", "evil\x1b[2Jlabel", "evil?[2Jlabel"},
+		{"newline", "two\nlines\r", "two?lines?"},
+		{"c1", "a\u009bb", "a?b"},
+		{"padding", "  label ", "label"},
 		{"unicode", "Équipe — ops", "Équipe — ops"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

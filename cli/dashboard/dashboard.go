@@ -2,15 +2,22 @@
 // (CONTRACTS.md §10): an http.Handler serving the missions of one repo and
 // their work-package lanes read from kitty-specs/, and — only while the
 // rollout gate is on, checked on every request — the sync panel with its
-// JSON status endpoint and the "Sync now" action. Templates, script and
-// stylesheet are embedded; there is no front-end build.
+// JSON status endpoint and the "Sync now" action (their script and
+// stylesheet, sync.js and sync.css, are served only then too). Templates,
+// scripts and stylesheets are embedded; there is no front-end build. It also
+// owns the dashboard's record (record.go: a private file under the state
+// home holding a secret) and the identity proof and authenticated stop
+// built on it (identity.go), so no file in a repository and no other
+// listener can pass for a running dashboard.
 //
 // It must stay safe against other web pages and local: it serves only the
 // listener its caller bound on 127.0.0.1, refuses any request whose Host is
 // not that address, takes mutations only as POST with a per-process CSRF
 // token and a same-origin Origin, and reads files only under the repo's
-// kitty-specs/. It never opens a network connection, never writes under the
-// state home, never creates the queue, and never starts the sync daemon
+// kitty-specs/ (through core/mission, which refuses links out and
+// non-regular files). The server never opens a network connection, never
+// writes under the state home (the record is its caller's, via ClaimRecord),
+// never creates the queue, and never starts the sync daemon
 // except through the launcher's EnsureRunning on "Sync now" (intent
 // remote_required); startup and reads pass intent local_only (CONTRACTS.md §6).
 package dashboard
@@ -78,6 +85,10 @@ type Config struct {
 	Log *slog.Logger
 	// Rand is the source of the CSRF token; nil means crypto/rand.
 	Rand io.Reader
+	// Secret is the secret of the dashboard's record (NewSecret): the
+	// health answer proves it and a stop request must prove it. Empty
+	// means no proof can be made and StopPath refuses every request.
+	Secret string
 }
 
 // Server is the dashboard handler. Create it with New; close it with Close.
@@ -91,6 +102,9 @@ type Server struct {
 
 	rowsMu sync.Mutex
 	rows   map[*mission.Mission]cachedRow
+
+	stopOnce sync.Once
+	stopc    chan struct{} // closed by an authenticated stop request
 }
 
 // New validates cfg and prepares the handler. It reads no file.
@@ -137,6 +151,7 @@ func New(cfg Config) (*Server, error) {
 		missions: newMissionCache(cfg.Repo),
 		pages:    pages,
 		static:   static,
+		stopc:    make(chan struct{}),
 	}, nil
 }
 
@@ -166,6 +181,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	case <-s.stopc:
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
@@ -239,6 +255,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.handleStatic(w, r, strings.TrimPrefix(p, "/static/"))
 	case p == HealthPath:
 		s.get(w, r, s.handleHealth)
+	case p == StopPath:
+		s.handleStop(w, r)
 	case p == "/api/sync/status" && s.gateOn():
 		s.read(w, r, s.handleSyncStatus)
 	case p == "/api/sync" && s.gateOn():
@@ -307,17 +325,41 @@ func (s *Server) checkMutation(r *http.Request) string {
 // can tell its own running instance from a reused PID or port.
 const HealthPath = "/api/health"
 
-// Health is the answer of HealthPath.
+// Health is the answer of HealthPath. Proof answers the request's
+// ChallengeHeader with the record's secret (empty without a challenge).
 type Health struct {
-	App string `json:"app"`
-	PID int    `json:"pid"`
+	App   string `json:"app"`
+	PID   int    `json:"pid"`
+	Proof string `json:"proof,omitempty"`
 }
 
 // App identifies the dashboard in Health.
 const App = "spec-kitty-dashboard"
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, Health{App: App, PID: os.Getpid()})
+	h := Health{App: App, PID: os.Getpid()}
+	if c := r.Header.Get(ChallengeHeader); c != "" && s.cfg.Secret != "" && len(c) <= 128 {
+		h.Proof = proof(s.cfg.Secret, "health", c)
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+// handleStop shuts the dashboard down for a POST proving the record's
+// secret. A browser page cannot make one: it does not know the secret, and
+// a request carrying Origin or Referer is refused anyway.
+func (s *Server) handleStop(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		httpError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" ||
+		!validProof(s.cfg.Secret, "stop", r.Header.Get(ChallengeHeader), r.Header.Get(ProofHeader)) {
+		httpError(w, http.StatusForbidden, "forbidden")
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+	s.stopOnce.Do(func() { close(s.stopc) })
 }
 
 func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request, name string) {
@@ -339,6 +381,11 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request, name strin
 		httpError(w, http.StatusNotFound, "not found")
 		return
 	}
+	if hostedAssets[name] && !s.gateOn() {
+		// With the gate off nothing served may name the hosted surface.
+		httpError(w, http.StatusNotFound, "not found")
+		return
+	}
 	b, err := fs.ReadFile(s.static, name)
 	if err != nil {
 		httpError(w, http.StatusNotFound, "not found")
@@ -348,6 +395,10 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request, name strin
 	w.Header().Set("Cache-Control", "no-cache")
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
 }
+
+// hostedAssets are the static files of the sync panel, served only with the
+// gate on (the page links them only then).
+var hostedAssets = map[string]bool{"sync.js": true, "sync.css": true}
 
 func httpError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

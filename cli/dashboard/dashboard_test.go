@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/spec-kitty/spec-kitty-sync/cli/internal/stealthtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/auth"
 	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
@@ -114,8 +116,8 @@ func TestReadEndpoints(t *testing.T) {
 			}
 		}},
 		{"script", "/static/app.js", "text/javascript; charset=utf-8", func(t *testing.T, body string) {
-			if !strings.Contains(body, "/api/sync/status") {
-				t.Error("script does not poll the status endpoint")
+			if !strings.Contains(body, "filter") {
+				t.Error("script does not filter the missions")
 			}
 		}},
 		{"stylesheet", "/static/style.css", "text/css; charset=utf-8", nil},
@@ -282,12 +284,31 @@ func TestGateOff(t *testing.T) {
 		t.Run("gate="+gate, func(t *testing.T) {
 			r := newRig(t, withRepo(smallRepo(t, "002-lightweight-pypi-release")))
 			r.setenv(rollout.EnvVar, gate)
-			for _, p := range []string{"/", "/missions/002-lightweight-pypi-release"} {
-				body := r.do(http.MethodGet, p, nil).Body.String()
-				for _, bad := range []string{"sync-panel", "Sync now", "csrf-token", "Hosted sync"} {
+			// Every page, JSON answer and static asset served: none may
+			// name the hosted surface.
+			files, err := fs.ReadDir(assets, "static")
+			if err != nil {
+				t.Fatal(err)
+			}
+			served := []string{"/", "/missions/002-lightweight-pypi-release", "/api/missions", "/api/missions/002-lightweight-pypi-release", HealthPath}
+			for _, f := range files {
+				served = append(served, "/static/"+f.Name())
+			}
+			for _, p := range served {
+				w := r.do(http.MethodGet, p, nil)
+				body := w.Body.String()
+				for _, bad := range []string{"sync-panel", "csrf-token", "sync.js", "sync.css"} {
 					if strings.Contains(body, bad) {
 						t.Errorf("%s shows %q with the gate off", p, bad)
 					}
+				}
+				if words := stealthtest.Find(body); words != nil {
+					t.Errorf("%s (status %d) names the hosted surface with the gate off: %q", p, w.Code, words)
+				}
+			}
+			for _, p := range []string{"/static/sync.js", "/static/sync.css"} {
+				if w := r.do(http.MethodGet, p, nil); w.Code != http.StatusNotFound {
+					t.Errorf("%s: status %d with the gate off, want 404", p, w.Code)
 				}
 			}
 			// Even a request that would pass every check is 404: the route does not exist.
@@ -311,6 +332,25 @@ func TestGateOff(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Gate on: the page links the sync panel's own script and stylesheet, and
+// they are served.
+func TestSyncAssetsGateOn(t *testing.T) {
+	r := newRig(t, gateOn, withRepo(smallRepo(t, "002-lightweight-pypi-release")))
+	page := r.do(http.MethodGet, "/", nil).Body.String()
+	for _, want := range []string{`<script src="/static/sync.js" defer></script>`, `<link rel="stylesheet" href="/static/sync.css">`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	w := r.do(http.MethodGet, "/static/sync.js", nil)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "/api/sync/status") {
+		t.Errorf("sync.js: status %d, polls the status endpoint: %v", w.Code, strings.Contains(w.Body.String(), "/api/sync/status"))
+	}
+	if w := r.do(http.MethodGet, "/static/sync.css", nil); w.Code != 200 {
+		t.Errorf("sync.css: status %d", w.Code)
 	}
 }
 

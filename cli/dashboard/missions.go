@@ -185,7 +185,8 @@ func (c *missionCache) get(ctx context.Context, name string) (*mission.Mission, 
 	if err != nil {
 		var unknown *mission.UnknownMissionError
 		var bad *mission.InvalidNameError
-		if errors.As(err, &unknown) || errors.As(err, &bad) {
+		var unsafe *mission.UnsafePathError // linked out of kitty-specs/
+		if errors.As(err, &unknown) || errors.As(err, &bad) || errors.As(err, &unsafe) {
 			return nil, errNoMission
 		}
 		return nil, err

@@ -2,29 +2,44 @@ package dashboard
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 )
 
-// Record is the running dashboard's entry in `<repo>/.kittify/.dashboard`
-// (paths.DashboardFile), mode 0600. It holds no secret: the CSRF token
-// stays in the serving process.
+// Record is the running dashboard's entry, a private file under the state
+// home (RecordPath), never in the repository: a cloned repo could plant one,
+// and git would show it. Mode 0600 in a 0700 directory; it holds the secret
+// the dashboard proves its identity with (see Probe and Stop).
 type Record struct {
 	PID       int       `json:"pid"`
 	URL       string    `json:"url"`
 	Port      int       `json:"port"`
 	StartedAt time.Time `json:"started_at"`
+	Repo      string    `json:"repo"`
+	Secret    string    `json:"secret"`
+}
+
+// RecordPath is where the dashboard of repo records itself:
+// `<home>/dashboards/<hash of the repo's real path>.json`.
+func RecordPath(home paths.Home, repo string) string {
+	real, err := filepath.EvalSymlinks(repo)
+	if err != nil {
+		real = filepath.Clean(repo)
+	}
+	sum := sha256.Sum256([]byte(real))
+	return filepath.Join(home.Dashboards(), hex.EncodeToString(sum[:16])+".json")
 }
 
 // URLFor is the dashboard URL of a loopback port.
@@ -52,17 +67,34 @@ func ParseRecord(b []byte) (Record, error) {
 	if r.URL != URLFor(r.Port) {
 		return Record{}, fmt.Errorf("url %q is not %s", r.URL, URLFor(r.Port))
 	}
+	if b, err := hex.DecodeString(r.Secret); err != nil || len(b) != 32 {
+		return Record{}, errors.New("bad secret")
+	}
 	return r, nil
 }
 
 // ReadRecord reads the record at path; the error wraps fs.ErrNotExist when
-// there is none.
+// there is none. The file must be a regular file (not a symlink) that only
+// this user can read and write.
 func ReadRecord(path string) (Record, error) {
+	li, err := os.Lstat(path)
+	if err != nil {
+		return Record{}, err
+	}
+	if !li.Mode().IsRegular() {
+		return Record{}, fmt.Errorf("read %s: not a regular file", path)
+	}
+	if err := private(li); err != nil {
+		return Record{}, fmt.Errorf("read %s: %w", path, err)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return Record{}, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !os.SameFile(li, fi) {
+		return Record{}, fmt.Errorf("read %s: changed while being opened", path)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxRecord+1))
 	if err != nil {
 		return Record{}, fmt.Errorf("read %s: %w", path, err)
@@ -79,15 +111,15 @@ var ErrRecordExists = errors.New("a dashboard record already exists")
 
 // ClaimRecord writes rec to path only if no record exists, atomically: a
 // reader sees either no file or the whole record, and of two dashboards
-// starting at once exactly one wins. The parent directory (.kittify/) is
-// created when missing.
+// starting at once exactly one wins. The parent directory is created 0700
+// when missing.
 func ClaimRecord(path string, rec Record) error {
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return err
 	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -153,8 +185,8 @@ const (
 )
 
 // Check reads the record at path and verifies it: the PID is alive and the
-// dashboard at its loopback URL says it is that PID. The only connection it
-// opens is to 127.0.0.1. err is set only when the record cannot be read for
+// listener at its loopback URL proves the record's secret and says it is
+// that PID. The only connection it opens is to 127.0.0.1. err is set only when the record cannot be read for
 // a reason other than its absence or its content.
 func Check(ctx context.Context, path string) (Record, RecordState, error) {
 	r, err := ReadRecord(path)
@@ -170,45 +202,11 @@ func Check(ctx context.Context, path string) (Record, RecordState, error) {
 	if !localapi.Alive(r.PID) {
 		return r, RecordStale, nil
 	}
-	h, err := Probe(ctx, r.Port)
+	h, err := Probe(ctx, r.Port, r.Secret)
 	if err != nil || h.App != App || h.PID != r.PID {
 		return r, RecordStale, nil
 	}
 	return r, RecordRunning, nil
-}
-
-// Probe asks the dashboard on 127.0.0.1:port who it is, within 2 s. It
-// never uses a proxy and never dials anything but that loopback address.
-func Probe(ctx context.Context, port int) (Health, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	tr := &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "tcp", addr)
-		},
-		DisableKeepAlives: true,
-	}
-	defer tr.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+HealthPath, nil)
-	if err != nil {
-		return Health{}, err
-	}
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		return Health{}, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return Health{}, fmt.Errorf("%s: %s", HealthPath, resp.Status)
-	}
-	var h Health
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&h); err != nil {
-		return Health{}, fmt.Errorf("%s: %w", HealthPath, err)
-	}
-	return h, nil
 }
 
 // WaitExit waits until pid is gone or ctx ends; it reports whether it is gone.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io/fs"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,17 +17,24 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 )
 
+// testSecret is a well-formed record secret.
+var testSecret = strings.Repeat("ab", 32)
+
 func TestParseRecord(t *testing.T) {
-	good := Record{PID: 42, URL: "http://127.0.0.1:8123/", Port: 8123, StartedAt: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+	good := Record{PID: 42, URL: "http://127.0.0.1:8123/", Port: 8123, StartedAt: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), Secret: testSecret}
 	tests := []struct {
 		name, in string
 		want     Record
 		err      string
 	}{
-		{"good", `{"pid":42,"url":"http://127.0.0.1:8123/","port":8123,"started_at":"2026-11-27T12:00:00Z"}`, good, ""},
-		{"extra fields", `{"pid":42,"url":"http://127.0.0.1:8123/","port":8123,"started_at":"2026-11-27T12:00:00Z","x":1}`, good, ""},
+		{"good", `{"pid":42,"url":"http://127.0.0.1:8123/","port":8123,"started_at":"2026-11-27T12:00:00Z","secret":"abababababababababababababababababababababababababababababababab"}`, good, ""},
+		{"extra fields", `{"pid":42,"url":"http://127.0.0.1:8123/","port":8123,"started_at":"2026-11-27T12:00:00Z","secret":"abababababababababababababababababababababababababababababababab","x":1}`, good, ""},
+		{"no secret", `{"pid":42,"url":"http://127.0.0.1:8123/","port":8123}`, Record{}, "bad secret"},
+		{"short secret", `{"pid":42,"url":"http://127.0.0.1:8123/","port":8123,"secret":"abcd"}`, Record{}, "bad secret"},
 		{"empty", ``, Record{}, "not a dashboard record"},
 		{"not json", `pid=42`, Record{}, "not a dashboard record"},
 		{"no pid", `{"url":"http://127.0.0.1:8123/","port":8123}`, Record{}, "bad pid 0"},
@@ -57,7 +66,7 @@ func TestParseRecord(t *testing.T) {
 }
 
 func FuzzParseRecord(f *testing.F) {
-	f.Add([]byte(`{"pid":42,"url":"http://127.0.0.1:8123/","port":8123,"started_at":"2026-11-27T12:00:00Z"}`))
+	f.Add([]byte(`{"pid":42,"url":"http://127.0.0.1:8123/","port":8123,"started_at":"2026-11-27T12:00:00Z","secret":"abababababababababababababababababababababababababababababababab"}`))
 	f.Add([]byte(`{"pid":1,"url":"http://127.0.0.1:1/","port":1}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`null`))
@@ -77,9 +86,10 @@ func FuzzParseRecord(f *testing.F) {
 }
 
 func TestClaimRecord(t *testing.T) {
-	repo := t.TempDir()
-	path := filepath.Join(repo, ".kittify", ".dashboard")
-	rec := Record{PID: os.Getpid(), URL: URLFor(8123), Port: 8123, StartedAt: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+	home := t.TempDir()
+	path := filepath.Join(home, "dashboards", "x.json")
+	rec := Record{PID: os.Getpid(), URL: URLFor(8123), Port: 8123, StartedAt: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC),
+		Repo: "/r", Secret: testSecret}
 	if err := ClaimRecord(path, rec); err != nil {
 		t.Fatal(err)
 	}
@@ -99,13 +109,16 @@ func TestClaimRecord(t *testing.T) {
 	for k := range raw {
 		keys = append(keys, k)
 	}
-	if len(keys) != 4 || raw["pid"] == nil || raw["url"] == nil || raw["port"] == nil || raw["started_at"] == nil {
-		t.Errorf("record fields %v, want exactly pid, url, port, started_at", keys)
+	if len(keys) != 6 || raw["pid"] == nil || raw["url"] == nil || raw["port"] == nil || raw["started_at"] == nil || raw["secret"] == nil {
+		t.Errorf("record fields %v, want exactly pid, url, port, started_at, repo, secret", keys)
+	}
+	if di, err := os.Stat(filepath.Dir(path)); err != nil || runtime.GOOS != "windows" && di.Mode().Perm() != 0o700 {
+		t.Errorf("record directory: %v %v, want mode 0700", di.Mode(), err)
 	}
 	if got, err := ReadRecord(path); err != nil || got != rec {
 		t.Errorf("ReadRecord = %+v, %v", got, err)
 	}
-	if err := ClaimRecord(path, Record{PID: 1, URL: URLFor(1), Port: 1}); !errors.Is(err, ErrRecordExists) {
+	if err := ClaimRecord(path, Record{PID: 1, URL: URLFor(1), Port: 1, Secret: testSecret}); !errors.Is(err, ErrRecordExists) {
 		t.Errorf("second claim: %v, want ErrRecordExists", err)
 	}
 	ents, _ := os.ReadDir(filepath.Dir(path))
@@ -129,12 +142,12 @@ func TestClaimRecord(t *testing.T) {
 // Of many dashboards claiming at once, exactly one wins, and a reader never
 // sees a partial record.
 func TestClaimRecordRace(t *testing.T) {
-	path := filepath.Join(t.TempDir(), ".kittify", ".dashboard")
+	path := filepath.Join(t.TempDir(), "dashboards", "x.json")
 	var wg sync.WaitGroup
 	wins := make(chan int, 20)
 	for i := range 20 {
 		wg.Go(func() {
-			if err := ClaimRecord(path, Record{PID: i + 1, URL: URLFor(1000 + i), Port: 1000 + i}); err == nil {
+			if err := ClaimRecord(path, Record{PID: i + 1, URL: URLFor(1000 + i), Port: 1000 + i, Secret: testSecret}); err == nil {
 				wins <- i
 			} else if !errors.Is(err, ErrRecordExists) {
 				t.Error(err)
@@ -156,7 +169,7 @@ func TestClaimRecordRace(t *testing.T) {
 func TestCheck(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	path := filepath.Join(dir, ".dashboard")
+	path := filepath.Join(dir, "x.json")
 
 	if _, st, err := Check(ctx, path); st != RecordNone || err != nil {
 		t.Errorf("no record: %s %v", st, err)
@@ -168,7 +181,7 @@ func TestCheck(t *testing.T) {
 	os.Remove(path)
 
 	// A dead PID.
-	ClaimRecord(path, Record{PID: deadPID, URL: URLFor(8123), Port: 8123})
+	ClaimRecord(path, Record{PID: deadPID, URL: URLFor(8123), Port: 8123, Secret: testSecret})
 	if _, st, _ := Check(ctx, path); st != RecordStale {
 		t.Errorf("dead pid: %s", st)
 	}
@@ -181,7 +194,7 @@ func TestCheck(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	ClaimRecord(path, Record{PID: os.Getpid(), URL: URLFor(port), Port: port})
+	ClaimRecord(path, Record{PID: os.Getpid(), URL: URLFor(port), Port: port, Secret: testSecret})
 	if _, st, _ := Check(ctx, path); st != RecordStale {
 		t.Errorf("nobody listening: %s", st)
 	}
@@ -193,7 +206,7 @@ func TestCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	port = ln.Addr().(*net.TCPAddr).Port
-	srv, err := New(Config{Repo: dir, Addr: ln.Addr().String(), Launcher: &fakeLauncher{gate: func() bool { return false }}})
+	srv, err := New(Config{Repo: dir, Addr: ln.Addr().String(), Launcher: &fakeLauncher{gate: func() bool { return false }}, Secret: testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,14 +214,113 @@ func TestCheck(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(sctx, ln) }()
 	defer func() { cancel(); <-done }()
-	ClaimRecord(path, Record{PID: os.Getpid(), URL: URLFor(port), Port: port})
+	ClaimRecord(path, Record{PID: os.Getpid(), URL: URLFor(port), Port: port, Secret: testSecret})
 	if r, st, err := Check(ctx, path); st != RecordRunning || err != nil || r.Port != port {
 		t.Errorf("running: %s %v %+v", st, err, r)
 	}
 	// The same dashboard under another PID's record: not ours to reuse.
 	os.Remove(path)
-	ClaimRecord(path, Record{PID: os.Getppid(), URL: URLFor(port), Port: port})
+	ClaimRecord(path, Record{PID: os.Getppid(), URL: URLFor(port), Port: port, Secret: testSecret})
 	if _, st, _ := Check(ctx, path); st != RecordStale {
 		t.Errorf("foreign pid: %s", st)
+	}
+}
+
+// A record path is private to the user and keyed by the repo's real path:
+// no file in the repository can stand for it.
+func TestRecordPath(t *testing.T) {
+	home := paths.Home{Dir: t.TempDir()}
+	repo := t.TempDir()
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(repo, link); err != nil {
+		t.Skip(err)
+	}
+	p := RecordPath(home, repo)
+	if filepath.Dir(p) != home.Dashboards() || RecordPath(home, link) != p || RecordPath(home, t.TempDir()) == p {
+		t.Errorf("RecordPath = %s", p)
+	}
+}
+
+// A record that others could have written is not trusted.
+func TestReadRecordRefusesForeignFiles(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no mode bits")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.json")
+	rec := Record{PID: os.Getpid(), URL: URLFor(8123), Port: 8123, Secret: testSecret}
+	if err := ClaimRecord(path, rec); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, 0o644)
+	if _, err := ReadRecord(path); err == nil || !strings.Contains(err.Error(), "readable or writable by others") {
+		t.Errorf("0644 record: %v", err)
+	}
+	link := filepath.Join(dir, "link.json")
+	os.Chmod(path, 0o600)
+	os.Symlink(path, link)
+	if _, err := ReadRecord(link); err == nil {
+		t.Error("a symlinked record was read")
+	}
+}
+
+// A planted listener that answers the health path with the recorded PID —
+// but cannot prove the secret — is not the dashboard; a dashboard with
+// another secret is not either. Stop needs the proof, and a browser
+// request (Origin) is refused even with one.
+func TestIdentityIsProvenBySecret(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.json")
+
+	planted := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(Health{App: App, PID: os.Getpid(), Proof: strings.Repeat("0", 64)})
+	}))
+	defer planted.Close()
+	port := planted.Listener.Addr().(*net.TCPAddr).Port
+	ClaimRecord(path, Record{PID: os.Getpid(), URL: URLFor(port), Port: port, Secret: testSecret})
+	if _, st, _ := Check(ctx, path); st != RecordStale {
+		t.Errorf("planted listener: %s, want stale", st)
+	}
+	os.Remove(path)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port = ln.Addr().(*net.TCPAddr).Port
+	srv, err := New(Config{Repo: dir, Addr: ln.Addr().String(), Launcher: &fakeLauncher{gate: func() bool { return false }}, Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	other := Record{PID: os.Getpid(), URL: URLFor(port), Port: port, Secret: strings.Repeat("cd", 32)}
+	ClaimRecord(path, other)
+	if _, st, _ := Check(ctx, path); st != RecordStale {
+		t.Errorf("another secret: %s, want stale", st)
+	}
+	if err := Stop(ctx, other); err == nil {
+		t.Error("Stop with the wrong secret succeeded")
+	}
+	c, base := loopback(port)
+	req, _ := http.NewRequest(http.MethodPost, base+StopPath, nil)
+	ch := strings.Repeat("e", 64)
+	req.Header.Set(ChallengeHeader, ch)
+	req.Header.Set(ProofHeader, proof(testSecret, "stop", ch))
+	req.Header.Set("Origin", base)
+	if resp, err := c.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("browser stop: %v %v, want 403", resp, err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("dashboard stopped by an unauthenticated request: %v", err)
+	default:
+	}
+	if err := Stop(ctx, Record{Port: port, Secret: testSecret}); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Serve after stop: %v", err)
 	}
 }

@@ -2,17 +2,10 @@
 
 package dashboard
 
-import "os"
-
-// Terminate stops the dashboard process pid. Windows has no SIGTERM for a
-// console process in another group, so it is killed; the caller removes
-// the record.
-func Terminate(pid int) error {
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return err
-	}
-	return p.Kill()
-}
+import "io/fs"
 
 func isWindows() bool { return true }
+
+// private: on Windows the state home's ACL (the user's profile) keeps the
+// record private; there are no mode bits to check.
+func private(fs.FileInfo) error { return nil }

@@ -50,12 +50,18 @@ func (offKeychain) Delete(string, string) error        { return errKeychainOff }
 func OSKeychain() Keychain { return osKeychainWith(os.Getenv, fileExists) }
 
 func osKeychainWith(getenv func(string) string, exists func(string) bool) Keychain {
-	return osKeychain{getenv: getenv, exists: exists}
+	return osKeychain{getenv: getenv, exists: exists, latch: &osLatch}
 }
+
+// osLatch remembers, for the whole process, that the OS keychain hung once
+// (CONTRACTS §8.2: keychain calls are bounded by 5 s; every Store of a
+// process shares that one budget).
+var osLatch latch
 
 type osKeychain struct {
 	getenv func(string) string
 	exists func(string) bool
+	*latch
 }
 
 func (k osKeychain) precheck() error {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/atomicfile"
@@ -125,9 +126,28 @@ func (s *Store) demoteLocked(err error) {
 
 var errKeychainTimeout = errors.New("the keychain did not answer within 5 s")
 
+// hangLatch is implemented by a keychain shared by the whole process (the OS
+// one): after one call timed out, every later call of any Store fails at
+// once, so a hung keychain costs one timeout per process, not one per Store
+// or per call.
+type hangLatch interface {
+	hung() bool
+	markHung()
+}
+
+// latch is a hangLatch.
+type latch struct{ v atomic.Bool }
+
+func (l *latch) hung() bool { return l.v.Load() }
+func (l *latch) markHung()  { l.v.Store(true) }
+
 // kcCall runs one keychain call bounded by the timeout; a call that does not
 // return in time is abandoned (its goroutine ends whenever the OS answers).
 func (s *Store) kcCall(ctx context.Context, f func() (string, error)) (string, error) {
+	hl, _ := s.keychain.(hangLatch)
+	if hl != nil && hl.hung() {
+		return "", errKeychainTimeout
+	}
 	type result struct {
 		v   string
 		err error
@@ -147,6 +167,9 @@ func (s *Store) kcCall(ctx context.Context, f func() (string, error)) (string, e
 	case r := <-done:
 		return r.v, r.err
 	case <-t.C:
+		if hl != nil {
+			hl.markHung()
+		}
 		return "", errKeychainTimeout
 	case <-ctx.Done():
 		return "", ctx.Err()

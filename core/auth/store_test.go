@@ -346,3 +346,33 @@ func TestKeychainPrecheck(t *testing.T) {
 		})
 	}
 }
+
+// latchedHanging is a hanging keychain shared by the process, like the OS one.
+type latchedHanging struct {
+	hangingKeychain
+	*latch
+}
+
+// TestKeychainTimeoutOncePerProcess: with a hung process-wide keychain,
+// several Stores (a command opens more than one) cost one 5 s timeout in
+// total, not one each.
+func TestKeychainTimeoutOncePerProcess(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		kc := &latchedHanging{hangingKeychain{release: make(chan struct{})}, &latch{}}
+		defer close(kc.release)
+		start := time.Now()
+		for range 3 {
+			st := NewStore(paths.Home{Dir: t.TempDir()}, kc, nil)
+			if _, err := st.Load(ctx); !errors.Is(err, ErrNoSession) {
+				t.Fatalf("Load = %v", err)
+			}
+			if st.Backend(ctx) != BackendFile {
+				t.Errorf("backend %s", st.Backend(ctx))
+			}
+		}
+		if waited := time.Since(start); waited != KeychainTimeout {
+			t.Errorf("three stores waited %v, want one %v", waited, KeychainTimeout)
+		}
+	})
+}

@@ -15,9 +15,11 @@ package corpus
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -215,6 +217,27 @@ func ReadSummary(dir string) (*Summary, error) {
 		return nil, errors.New("corpus summary of another generator version")
 	}
 	return &s, nil
+}
+
+// Hash is a SHA-256 over every file under dir: its slash-separated path,
+// its size and its bytes, in walk order. Two trees hash alike only when
+// they hold the same files with the same bytes.
+func Hash(dir string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fmt.Fprintf(h, "%s\x00%d\x00", filepath.ToSlash(rel), len(b))
+		h.Write(b)
+		return nil
+	})
+	return fmt.Sprintf("%x", h.Sum(nil)), err
 }
 
 // missionPlan is one mission before its lines are generated.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -131,11 +132,16 @@ func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error
 	if err := checkRequest(e); err != nil {
 		return Line{}, err
 	}
-	if !isMission(repo, mission) {
+	c := confine(repo)
+	var unsafe *UnsafePathError
+	if _, err := c.missionDir(mission); errors.As(err, &unsafe) {
+		return Line{}, err
+	}
+	if !c.isMission(mission) {
 		return Line{}, &UnknownMissionError{Mission: mission, SpecsDir: SpecsDir(repo)}
 	}
 	var missionID string
-	if b, err := os.ReadFile(paths.MetaFile(repo, mission)); err == nil {
+	if b, _, err := c.readBounded(paths.MetaFile(repo, mission), MaxMetaBytes, nil); err == nil {
 		if m, err := parseMeta(b); err == nil {
 			missionID = m.MissionID
 		}
@@ -156,6 +162,17 @@ func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error
 	}
 
 	lockPath := LockPath(repo, mission)
+	if within(SpecsDir(repo), lockPath) {
+		// Outside git the lock lives beside the events file: confined too.
+		real, err := c.resolve(lockPath)
+		if err != nil {
+			return Line{}, fmt.Errorf("lock %s: %w", lockPath, err)
+		}
+		if fi, err := os.Lstat(real); err == nil && !fi.Mode().IsRegular() {
+			return Line{}, &UnsafePathError{Path: lockPath, Reason: "not a regular file (" + kind(fi.Mode()) + ")"}
+		}
+		lockPath = real
+	}
 	if err := os.MkdirAll(filepath.Dir(lockPath), 0o755); err != nil {
 		return Line{}, fmt.Errorf("create lock directory for %s: %w", mission, err)
 	}
@@ -170,11 +187,20 @@ func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error
 	defer lock.Unlock()
 
 	path := paths.EventsFile(repo, mission)
-	existing, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return Line{}, fmt.Errorf("read %s: %w", path, err)
+	var ex tally
+	var st Status
+	switch f, _, err := c.open(path); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return Line{}, err
+	default:
+		ex.r = f
+		st, err = ReduceReader(&ex)
+		f.Close()
+		if err != nil {
+			return Line{}, fmt.Errorf("read %s: %w", path, err)
+		}
 	}
-	st := Reduce(existing)
 	from, last := Planned, time.Time{}
 	if w, ok := st.WP(e.WPID); ok {
 		from, last = w.Lane, w.At
@@ -214,39 +240,63 @@ func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error
 	l.Raw = l.encode()
 
 	buf := make([]byte, 0, len(l.Raw)+2)
-	l.Offset = int64(len(existing))
-	l.Number = countLines(existing) + 1
-	if len(existing) > 0 && existing[len(existing)-1] != '\n' {
+	l.Offset = ex.n
+	l.Number = ex.lines + 1
+	if ex.n > 0 && ex.last != '\n' {
 		buf = append(buf, '\n')
 		l.Offset++
 	}
 	buf = append(buf, l.Raw...)
 	buf = append(buf, '\n')
-	if err := appendSync(path, buf); err != nil {
+	if err := appendSync(repo, path, buf); err != nil {
 		return Line{}, err
 	}
 	return l, nil
 }
 
-// countLines counts the lines of data, a last one without newline included.
-func countLines(data []byte) int {
-	n := 0
-	for _, c := range data {
-		if c == '\n' {
-			n++
-		}
-	}
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		n++
-	}
-	return n
+// tally passes a file through, counting its bytes and lines (a last one
+// without newline included) and keeping its last byte.
+type tally struct {
+	r     io.Reader
+	n     int64
+	lines int
+	last  byte
 }
 
-// appendSync writes buf at the end of path with one write and fsyncs it.
-func appendSync(path string, buf []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+func (t *tally) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		if t.n > 0 && t.last != '\n' {
+			t.lines-- // the unterminated tail counted before continues here
+		}
+		t.n += int64(n)
+		t.lines += bytes.Count(p[:n], []byte{'\n'})
+		t.last = p[n-1]
+		if t.last != '\n' {
+			t.lines++
+		}
+	}
+	return n, err
+}
+
+// appendSync writes buf at the end of path with one write and fsyncs it. The
+// path must resolve inside kitty-specs/ and be a regular file (or not exist
+// yet): a repo cannot make this write land anywhere else.
+func appendSync(repo, path string, buf []byte) error {
+	real, err := resolve(repo, path)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Lstat(real); err == nil && !fi.Mode().IsRegular() {
+		return &UnsafePathError{Path: path, Reason: "not a regular file (" + kind(fi.Mode()) + ")"}
+	}
+	f, err := os.OpenFile(real, os.O_WRONLY|os.O_APPEND|os.O_CREATE|openNoFollow|openNonBlock, 0o644)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return &UnsafePathError{Path: path, Reason: "not a regular file"}
 	}
 	n, err := f.Write(buf)
 	if err == nil && n != len(buf) {

@@ -6,7 +6,10 @@
 //
 // It is local and fast: it never touches the state home, the queue, the
 // keychain or the network, and it never rewrites an events file (it only
-// appends). Reading is tolerant: unknown fields are ignored, malformed lines
+// appends). A repository is untrusted input (CONTRACTS §10, confine.go):
+// every file it reads or writes must resolve inside the repo's real
+// kitty-specs/ and be a regular file; reads are bounded and events files
+// are streamed. Reading is tolerant: unknown fields are ignored, malformed lines
 // are counted and skipped, unknown lanes are counted under their own name.
 //
 // The current lane of a WP follows the Python reducer

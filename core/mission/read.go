@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -49,46 +48,58 @@ func ValidateName(name string) error {
 func SpecsDir(repo string) string { return filepath.Join(repo, paths.SpecsDir) }
 
 // candidates lists the directory names under kitty-specs/ (sorted); none when
-// kitty-specs/ does not exist.
-func candidates(repo string) ([]string, error) {
-	ents, err := os.ReadDir(SpecsDir(repo))
+// kitty-specs/ does not exist. A symlinked entry counts only when it
+// resolves to a directory inside kitty-specs/; one leading elsewhere is
+// listed in outside so readers can warn about it.
+func candidates(c *confiner) (names, outside []string, err error) {
+	specs, err := c.specs, c.err
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list missions: %w", err)
+		return nil, nil, fmt.Errorf("list missions: %w", err)
 	}
-	names := make([]string, 0, len(ents))
+	ents, err := os.ReadDir(specs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list missions: %w", err)
+	}
+	names = make([]string, 0, len(ents))
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		if e.IsDir() || e.Type()&fs.ModeSymlink != 0 && isDir(filepath.Join(SpecsDir(repo), e.Name())) {
+		switch {
+		case e.IsDir():
 			names = append(names, e.Name())
+		case e.Type()&fs.ModeSymlink != 0:
+			_, err := c.missionDir(e.Name())
+			var unsafe *UnsafePathError
+			switch {
+			case err == nil:
+				names = append(names, e.Name())
+			case errors.As(err, &unsafe):
+				outside = append(outside, e.Name())
+			}
 		}
 	}
-	return names, nil
-}
-
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+	return names, outside, nil
 }
 
 // isMission reports whether kitty-specs/<name> holds meta.json or
-// status.events.jsonl.
-func isMission(repo, name string) bool {
-	return exists(paths.MetaFile(repo, name)) || exists(paths.EventsFile(repo, name))
+// status.events.jsonl (as regular files inside kitty-specs/).
+func (c *confiner) isMission(name string) bool {
+	return c.isFile(paths.MetaFile(c.repo, name)) || c.isFile(paths.EventsFile(c.repo, name))
 }
 
 // List returns the names of the missions under kitty-specs/ (directories
 // with meta.json and/or status.events.jsonl), sorted.
 func List(repo string) ([]string, error) {
-	names, err := candidates(repo)
+	c := confine(repo)
+	names, _, err := candidates(c)
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(names, func(n string) bool { return !isMission(repo, n) }), nil
+	return slices.DeleteFunc(names, func(n string) bool { return !c.isMission(n) }), nil
 }
 
 // Read reads one mission.
@@ -99,8 +110,15 @@ func Read(ctx context.Context, repo, name string) (*Mission, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	c := confine(repo)
+	if _, err := c.missionDir(name); err != nil {
+		var unsafe *UnsafePathError
+		if errors.As(err, &unsafe) {
+			return nil, err
+		}
+	}
 	var w worker
-	m, ok := w.read(repo, name)
+	m, ok := w.read(c, name)
 	if !ok {
 		return nil, &UnknownMissionError{Mission: name, SpecsDir: SpecsDir(repo)}
 	}
@@ -112,7 +130,8 @@ func Read(ctx context.Context, repo, name string) (*Mission, error) {
 // Problems with one mission's files are reported on that mission (MetaErr,
 // EventsErr), never as an error of the whole read.
 func ReadAll(ctx context.Context, repo string) ([]*Mission, error) {
-	names, err := candidates(repo)
+	c := confine(repo)
+	names, outside, err := candidates(c)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +149,7 @@ func ReadAll(ctx context.Context, repo string) ([]*Mission, error) {
 				if i >= len(names) || ctx.Err() != nil {
 					return
 				}
-				if m, ok := w.read(repo, names[i]); ok {
+				if m, ok := w.read(c, names[i]); ok {
 					out[i] = m
 				}
 			}
@@ -140,21 +159,31 @@ func ReadAll(ctx context.Context, repo string) ([]*Mission, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(out, func(m *Mission) bool { return m == nil }), nil
+	out = slices.DeleteFunc(out, func(m *Mission) bool { return m == nil })
+	// A mission directory linked out of kitty-specs/ is not read; it is
+	// listed with the reason so the reader sees why.
+	for _, name := range outside {
+		_, err := c.missionDir(name)
+		out = append(out, &Mission{Slug: name, Dir: paths.MissionDir(repo, name), HasEvents: true, EventsErr: err})
+	}
+	slices.SortFunc(out, func(a, b *Mission) int { return strings.Compare(a.Slug, b.Slug) })
+	return out, nil
 }
 
 // worker reads missions one after the other, reusing its buffers.
 type worker struct {
-	buf []byte
+	buf []byte // meta.json
 	red reducer
 }
 
 // read reads kitty-specs/<name>; ok is false when the directory holds
-// neither meta.json nor status.events.jsonl.
-func (w *worker) read(repo, name string) (*Mission, bool) {
+// neither meta.json nor status.events.jsonl. Files are opened only inside
+// kitty-specs/ and only when regular; the events file is streamed.
+func (w *worker) read(c *confiner, name string) (*Mission, bool) {
+	repo := c.repo
 	m := &Mission{Slug: name, Dir: paths.MissionDir(repo, name)}
 	metaPath := paths.MetaFile(repo, name)
-	data, _, err := readInto(metaPath, &w.buf)
+	data, _, err := c.readBounded(metaPath, MaxMetaBytes, &w.buf)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -168,7 +197,7 @@ func (w *worker) read(repo, name string) (*Mission, bool) {
 		}
 	}
 	eventsPath := paths.EventsFile(repo, name)
-	data, fi, err := readInto(eventsPath, &w.buf)
+	f, fi, err := c.open(eventsPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -180,50 +209,17 @@ func (w *worker) read(repo, name string) (*Mission, bool) {
 	default:
 		m.HasEvents = true
 		m.EventsModTime = fi.ModTime()
-		m.Status = w.red.reduce(data)
+		st, err := w.red.reduceReader(f, fi.Size())
+		f.Close()
+		m.Status = st
+		if err != nil {
+			m.EventsErr = fmt.Errorf("read %s: %w", eventsPath, err)
+		}
 	}
 	if !m.HasMeta && !m.HasEvents {
 		return nil, false
 	}
 	return m, true
-}
-
-// readInto reads the file at path into *buf (grown as needed) and returns
-// the bytes read and the file's info.
-func readInto(path string, buf *[]byte) ([]byte, fs.FileInfo, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	if fi.IsDir() {
-		return nil, fi, fmt.Errorf("read %s: is a directory", path)
-	}
-	// Grow by doubling so a worker meeting ever bigger files reallocates
-	// only a few times.
-	if want := int(fi.Size()) + 512; cap(*buf) < want {
-		*buf = make([]byte, 0, max(want, 2*cap(*buf), 64<<10))
-	}
-	b := (*buf)[:0]
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)] // the file grew since Stat
-		}
-		n, err := f.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fi, fmt.Errorf("read %s: %w", path, err)
-		}
-	}
-	*buf = b
-	return b, fi, nil
 }
 
 // parseMeta reads the fields of Meta from meta.json, tolerating any shape:

@@ -1,8 +1,11 @@
 package mission
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
+	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"time"
@@ -16,7 +19,13 @@ func Reduce(data []byte) Status {
 	return r.reduce(data)
 }
 
-// transition is a lane transition line; its slices point into the file.
+// ReduceReader is Reduce over a stream, holding one line at a time.
+func ReduceReader(rd io.Reader) (Status, error) {
+	var r reducer
+	return r.reduceReader(rd, 0)
+}
+
+// transition is a lane transition line; its slices point into the reducer's arena.
 type transition struct {
 	at       time.Time
 	eventID  []byte
@@ -29,6 +38,9 @@ type transition struct {
 
 // reducer holds buffers reused from one file to the next by a reader worker.
 type reducer struct {
+	br    *bufio.Reader
+	long  []byte // a line longer than br's buffer, up to MaxLineBytes
+	arena arena
 	rec   rawRecord
 	trans []transition
 	seen  seenIDs
@@ -85,6 +97,7 @@ func isBlank(line []byte) bool {
 func (r *reducer) reduce(data []byte) Status {
 	var st Status
 	r.trans = r.trans[:0]
+	r.arena.reset()
 	data = bytes.TrimPrefix(data, bom)
 	lineNo := 0
 	for len(data) > 0 {
@@ -95,40 +108,141 @@ func (r *reducer) reduce(data []byte) Status {
 		} else {
 			line, data = data, nil
 		}
-		if isBlank(line) {
+		if len(line) > MaxLineBytes {
+			r.tooLong(&st, lineNo)
 			continue
 		}
-		st.Stats.Lines++
-		rec := &r.rec
-		if err := parseRaw(line, rec); err != nil {
-			st.Stats.Malformed++
-			if len(st.Malformed) < MaxIssuesKept {
-				st.Malformed = append(st.Malformed, LineIssue{Line: lineNo, Err: err.Error()})
-			}
-			continue
-		}
-		at := rec.when()
-		if at.After(st.LastActivity) {
-			st.LastActivity = at
-		}
-		if !rec.transition() {
-			st.Stats.Other++
-			continue
-		}
-		r.trans = append(r.trans, transition{
-			at:      at,
-			eventID: rec.eventID,
-			wpID:    rec.wpID,
-			toLane:  rec.toLane,
-			actor:   rec.actor,
-			line:    lineNo,
-			// A review rollback, as the Python reducer defines it.
-			rollback: string(rec.toLane) == string(InProgress) &&
-				(string(rec.fromLane) == string(InReview) || string(rec.fromLane) == string(ForReview) && rec.reviewRef),
-		})
+		r.line(&st, lineNo, line)
 	}
 	r.fold(&st)
 	return st
+}
+
+// tooLong counts a line longer than MaxLineBytes as malformed.
+func (r *reducer) tooLong(st *Status, lineNo int) {
+	st.Stats.Lines++
+	st.Stats.Malformed++
+	if len(st.Malformed) < MaxIssuesKept {
+		st.Malformed = append(st.Malformed, LineIssue{Line: lineNo, Err: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)})
+	}
+}
+
+// reduceReader reads an events file line by line: memory is bounded by the
+// transitions kept, never by the file's size. A line longer than
+// MaxLineBytes is counted as malformed without being held whole. Only a
+// read error is returned, with what was read so far. size, when known, is
+// the file's size: a long line then costs one allocation, not a series.
+func (r *reducer) reduceReader(rd io.Reader, size int64) (Status, error) {
+	var st Status
+	r.trans = r.trans[:0]
+	r.arena.reset()
+	if r.br == nil {
+		r.br = bufio.NewReaderSize(rd, 64<<10)
+	} else {
+		r.br.Reset(rd)
+	}
+	defer r.br.Reset(nil)
+	lineNo := 0
+	var rerr error
+	for {
+		line, err := r.br.ReadSlice('\n')
+		tooLong := false
+		if err == bufio.ErrBufferFull {
+			if want := int(min(size, MaxLineBytes+1)); cap(r.long) < want {
+				r.long = make([]byte, 0, want+len(line))
+			}
+			r.long = append(r.long[:0], line...)
+			for err == bufio.ErrBufferFull {
+				line, err = r.br.ReadSlice('\n')
+				if len(r.long) <= MaxLineBytes {
+					r.long = append(r.long, line...)
+				}
+			}
+			tooLong = len(r.long) > MaxLineBytes
+			line = r.long
+			if cap(r.long) > 4<<20 {
+				r.long = nil
+			}
+		}
+		if err != nil && err != io.EOF {
+			rerr = err
+			break
+		}
+		if len(line) == 0 {
+			break
+		}
+		lineNo++
+		line = bytes.TrimSuffix(line, []byte{'\n'})
+		if lineNo == 1 {
+			line = bytes.TrimPrefix(line, bom)
+		}
+		if tooLong {
+			r.tooLong(&st, lineNo)
+		} else {
+			r.line(&st, lineNo, line)
+		}
+		if err == io.EOF {
+			break
+		}
+	}
+	r.fold(&st)
+	return st, rerr
+}
+
+// line applies one line of the file.
+func (r *reducer) line(st *Status, lineNo int, line []byte) {
+	if isBlank(line) {
+		return
+	}
+	st.Stats.Lines++
+	rec := &r.rec
+	if err := parseRaw(line, rec); err != nil {
+		st.Stats.Malformed++
+		if len(st.Malformed) < MaxIssuesKept {
+			st.Malformed = append(st.Malformed, LineIssue{Line: lineNo, Err: err.Error()})
+		}
+		return
+	}
+	at := rec.when()
+	if at.After(st.LastActivity) {
+		st.LastActivity = at
+	}
+	if !rec.transition() {
+		st.Stats.Other++
+		return
+	}
+	// The line's buffer is reused for the next line: keep copies.
+	r.trans = append(r.trans, transition{
+		at:      at,
+		eventID: r.arena.copy(rec.eventID),
+		wpID:    r.arena.copy(rec.wpID),
+		toLane:  r.arena.copy(rec.toLane),
+		actor:   r.arena.copy(rec.actor),
+		line:    lineNo,
+		// A review rollback, as the Python reducer defines it.
+		rollback: string(rec.toLane) == string(InProgress) &&
+			(string(rec.fromLane) == string(InReview) || string(rec.fromLane) == string(ForReview) && rec.reviewRef),
+	})
+}
+
+// arena holds copies of small byte strings in a few large chunks, so the
+// transitions of a streamed file do not allocate one by one. Nothing refers
+// to it once a file is folded (the Status holds strings), so the next file
+// reuses its last chunk.
+type arena struct{ cur []byte }
+
+func (a *arena) reset() { a.cur = a.cur[:0] }
+
+func (a *arena) copy(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	if len(b) > cap(a.cur)-len(a.cur) {
+		a.cur = make([]byte, 0, max(min(2*cap(a.cur), 64<<10), 4<<10, len(b)))
+	}
+	n := len(a.cur)
+	a.cur = append(a.cur, b...)
+	return a.cur[n:len(a.cur):len(a.cur)]
 }
 
 // fold de-duplicates the transitions by event_id, orders them by (at,

@@ -16,11 +16,16 @@ func ResolveMission(repo, flag string) string {
 	if flag != "" {
 		return flag
 	}
-	names, _ := candidates(repo)
+	c := confine(repo)
+	names, _, _ := candidates(c)
 	best := ""
 	var bestMod int64
 	for _, n := range names {
-		fi, err := os.Stat(paths.EventsFile(repo, n))
+		real, err := c.resolve(paths.EventsFile(repo, n))
+		if err != nil {
+			continue
+		}
+		fi, err := os.Lstat(real)
 		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}

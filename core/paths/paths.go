@@ -91,6 +91,10 @@ func (h Home) DaemonSocket() string { return filepath.Join(h.Dir, "sync-daemon.s
 // have not been seen to finish, so a retried command reuses its key.
 func (h Home) TrackerPending() string { return filepath.Join(h.Dir, "tracker-pending") }
 
+// Dashboards holds the running dashboards' records, one per repository
+// (`<home>/dashboards/<key>.json`, 0600 in a 0700 directory).
+func (h Home) Dashboards() string { return filepath.Join(h.Dir, "dashboards") }
+
 // Logs is the log directory `<home>/logs`.
 func (h Home) Logs() string { return filepath.Join(h.Dir, "logs") }
 
@@ -99,12 +103,11 @@ func (h Home) DaemonLog() string { return filepath.Join(h.Logs(), "sync-daemon.l
 
 // Repo-level names.
 const (
-	SpecsDir        = "kitty-specs"
-	KittifyDir      = ".kittify"
-	EventsFileName  = "status.events.jsonl"
-	MetaFileName    = "meta.json"
-	KittifyConfig   = "config.yaml"
-	DashboardRecord = ".dashboard"
+	SpecsDir       = "kitty-specs"
+	KittifyDir     = ".kittify"
+	EventsFileName = "status.events.jsonl"
+	MetaFileName   = "meta.json"
+	KittifyConfig  = "config.yaml"
 )
 
 // MissionDir is `<repo>/kitty-specs/<mission>`.
@@ -122,6 +125,3 @@ func MetaFile(repo, mission string) string {
 
 // RepoConfig is `<repo>/.kittify/config.yaml`.
 func RepoConfig(repo string) string { return filepath.Join(repo, KittifyDir, KittifyConfig) }
-
-// DashboardFile is `<repo>/.kittify/.dashboard`, the running dashboard's record.
-func DashboardFile(repo string) string { return filepath.Join(repo, KittifyDir, DashboardRecord) }

@@ -51,6 +51,9 @@ type Report struct {
 	DeadLetters  int
 	// AuthMissing: the host refused the session and a refresh did not help.
 	AuthMissing bool
+	// RepoWarnings names the registered repos the import skipped (one
+	// broken repo is a warning, never a failed cycle).
+	RepoWarnings []string
 }
 
 // Options configure Run. Getenv, Home, Policy and Worker are required.
@@ -122,9 +125,17 @@ func Run(ctx context.Context, o Options) error {
 	if err := o.Home.EnsureHome(); err != nil {
 		return err
 	}
-	// The socket's directory must be private (CONTRACTS §7); a home made
-	// by hand with a looser mode is tightened, and said so.
-	if fi, err := os.Stat(o.Home.Dir); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+	// The socket's directory must be private (CONTRACTS §7). A home others
+	// can write to (a shared 1777 directory) is refused; one this user made
+	// by hand that others can only read is tightened, and said so.
+	fi, err := os.Stat(o.Home.Dir)
+	if err != nil {
+		return err
+	}
+	if err := sharedHome(o.Home.Dir, fi); err != nil {
+		return err
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		if err := os.Chmod(o.Home.Dir, 0o700); err != nil {
 			return fmt.Errorf("make %s private (mode 0700): %w", o.Home.Dir, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	mrand "math/rand/v2"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/event"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
+	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 )
@@ -104,15 +106,17 @@ func (e *Engine) Cycle(ctx context.Context) (Report, error) {
 			rep.QueueDepth, rep.DeadLetters = st.Depth, st.DeadLetters
 		}
 		// Still import: lines must reach the queue even while offline.
-		n, _ := e.ImportAll(ctx, "")
-		rep.Imported = n
+		n, warns, _ := e.importAll(ctx, "")
+		rep.Imported, rep.RepoWarnings = n, warns
 		return rep, err
 	}
 	var ierr, uerr error
 	for {
 		var n int
-		n, ierr = e.ImportAll(ctx, "")
+		var warns []string
+		n, warns, ierr = e.importAll(ctx, "")
 		rep.Imported += n
+		rep.RepoWarnings = warns
 		if ierr != nil && ctx.Err() == nil {
 			e.log().Warn("import", "error", ierr.Error())
 		}
@@ -136,32 +140,63 @@ func (e *Engine) Cycle(ctx context.Context) (Report, error) {
 }
 
 // ImportAll imports new lines of every registered repo (only `only` when
-// non-empty) and returns how many events were newly queued.
+// non-empty) and returns how many events were newly queued. One broken repo
+// never fails the others or the cycle: a repo that vanished (no directory,
+// or no kitty-specs/ nor .kittify/ any more) is dropped from the registry,
+// and a repo that cannot be imported (an invalid .kittify/config.yaml, an
+// unreadable file) is logged and reported in Report.RepoWarnings by Cycle.
+// Only a full queue and the end of ctx are errors.
 func (e *Engine) ImportAll(ctx context.Context, only string) (int, error) {
+	n, _, err := e.importAll(ctx, only)
+	return n, err
+}
+
+func (e *Engine) importAll(ctx context.Context, only string) (int, []string, error) {
 	repos, err := e.Queue.Repos(ctx)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	total := 0
-	var errs []error
+	var warns []string
 	for i, r := range repos {
 		if only != "" && r.Path != only {
+			continue
+		}
+		if Vanished(r.Path) {
+			if _, err := e.Queue.UnregisterRepo(ctx, r.Path); err == nil {
+				e.log().Warn("repo gone; dropped from the registry", "repo", r.Path)
+			}
 			continue
 		}
 		e.step(PhaseRead, i, len(repos))
 		n, err := e.ImportRepo(ctx, r.Path)
 		total += n
-		if err != nil {
-			errs = append(errs, err)
-		}
 		if ctx.Err() != nil {
-			break
+			return total, warns, ctx.Err()
+		}
+		if errors.Is(err, queue.ErrQueueFull) {
+			return total, warns, err
+		}
+		if err != nil {
+			e.log().Warn("import skipped a repo", "repo", r.Path, "error", err.Error())
+			warns = append(warns, err.Error())
 		}
 	}
 	if only == "" {
 		e.step(PhaseRead, len(repos), len(repos))
 	}
-	return total, errors.Join(errs...)
+	return total, warns, nil
+}
+
+// Vanished reports whether a registered repo is gone: its directory no
+// longer exists or no longer holds kitty-specs/ or .kittify/.
+func Vanished(repo string) bool {
+	for _, m := range []string{paths.SpecsDir, paths.KittifyDir} {
+		if _, err := os.Stat(filepath.Join(repo, m)); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return false
+		}
+	}
+	return true
 }
 
 // ImportRepo queues the new lines of every mission's events file in repo,
@@ -190,21 +225,19 @@ func (e *Engine) project(repo string) (event.Project, error) {
 }
 
 func (e *Engine) importFile(ctx context.Context, repo, path string, cur queue.Cursor, proj event.Project, team string, room *int) (int, error) {
-	if fi, err := os.Stat(path); err == nil && unchanged(cur, fi) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && unchanged(cur, fi) {
 		// The common idle case: nothing appended since the last import.
 		// Skipping the open and the fingerprint keeps an idle tick over
 		// hundreds of files cheap.
 		return 0, nil
 	}
-	f, err := os.Open(path)
+	// A repository is untrusted: only a regular file inside its real
+	// kitty-specs/ is read (CONTRACTS §10), never through a symlink out.
+	f, fi, err := mission.OpenFile(repo, path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
 	offset, line, err := cur.Resume(f, fi.Size())
 	if err != nil {
 		return 0, err
