@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,12 @@ never touches the network or the state home. It reads only regular files
 inside the repository's own kitty-specs/ (a symlink leading elsewhere, a FIFO
 or a device is skipped with a warning), streams the events files, and
 replaces control characters in what it prints (--json output stays exact).
+
+On a terminal the table fits its width (lanes no mission uses are left out,
+then headers are abbreviated, then the narrow layout shows mission, WPs, done
+and the last active date, with long names shortened) and output longer than
+the screen goes through $PAGER (less when PAGER is unset; PAGER=cat turns it
+off). Piped, it is the full table, unpaged.
 
 The repository is $SPECIFY_REPO_ROOT, else the first directory at or above
 the working directory holding .kittify/ or kitty-specs/ (from a git worktree:
@@ -73,11 +80,29 @@ func newStatusCmd(env *Env) *Command {
 		if err != nil {
 			return err
 		}
+		if env.StdoutTTY && !*asJSON {
+			// A terminal: fit the width, and page what is longer than
+			// the screen.
+			cols, rows, ok := size(env.StdoutSize)
+			if !ok {
+				cols, rows = 80, 24
+			}
+			var buf bytes.Buffer
+			if *name != "" {
+				err = statusOne(ctx, env, &buf, repo, *name, false)
+			} else {
+				err = statusAll(ctx, env, &buf, repo, false, cols)
+			}
+			if perr := page(ctx, env, buf.Bytes(), rows); err == nil {
+				err = perr
+			}
+			return err
+		}
 		out := bufio.NewWriterSize(env.Stdout, 64<<10)
 		if *name != "" {
 			err = statusOne(ctx, env, out, repo, *name, *asJSON)
 		} else {
-			err = statusAll(ctx, env, out, repo, *asJSON)
+			err = statusAll(ctx, env, out, repo, *asJSON, 0)
 		}
 		if ferr := out.Flush(); err == nil {
 			err = ferr
@@ -137,7 +162,7 @@ func missionError(err error) error {
 	return failf("%s", err)
 }
 
-func statusAll(ctx context.Context, env *Env, out io.Writer, repo string, asJSON bool) error {
+func statusAll(ctx context.Context, env *Env, out io.Writer, repo string, asJSON bool, width int) error {
 	ms, err := mission.ReadAll(ctx, repo)
 	if err != nil {
 		return failf("%s", err)
@@ -166,7 +191,7 @@ func statusAll(ctx context.Context, env *Env, out io.Writer, repo string, asJSON
 			return err
 		}
 	} else {
-		writeStatusTable(out, ms)
+		writeStatusFitted(out, ms, width, ellipsisFor(env.Getenv))
 		if len(ms) == 0 {
 			fmt.Fprintf(env.Stderr, "spec-kitty: no missions in %s\n", term.Sanitize(mission.SpecsDir(repo)))
 			fmt.Fprintf(env.Stderr, "spec-kitty: hint: %s\n", noMissionsHint)
@@ -243,32 +268,6 @@ func statusLanes(ms []*mission.Mission) []mission.Lane {
 	return append(lanes, extra...)
 }
 
-func writeStatusTable(out io.Writer, ms []*mission.Mission) {
-	if len(ms) == 0 {
-		return
-	}
-	lanes := statusLanes(ms)
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	var b strings.Builder
-	b.WriteString("MISSION\tWPS")
-	for _, l := range lanes {
-		b.WriteString("\t" + term.Sanitize(strings.ToUpper(string(l))))
-	}
-	b.WriteString("\tLAST ACTIVITY\n")
-	io.WriteString(tw, b.String())
-	for _, m := range ms {
-		b.Reset()
-		b.WriteString(term.Sanitize(m.Slug))
-		fmt.Fprintf(&b, "\t%d", len(m.WPs))
-		for _, l := range lanes {
-			b.WriteByte('\t')
-			b.WriteString(count(m.Counts[l]))
-		}
-		b.WriteString("\t" + shortTime(m.LastActivity) + "\n")
-		io.WriteString(tw, b.String())
-	}
-	tw.Flush()
-}
 
 func count(n int) string {
 	if n == 0 {
