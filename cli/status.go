@@ -268,7 +268,6 @@ func statusLanes(ms []*mission.Mission) []mission.Lane {
 	return append(lanes, extra...)
 }
 
-
 func count(n int) string {
 	if n == 0 {
 		return "-"
