@@ -9,6 +9,7 @@ package tray
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
@@ -152,19 +153,28 @@ type ErrorTrack struct {
 	Message string
 	// Since is when the tray first saw the current run of failures.
 	Since time.Time
+	// Observed is set once the tray has looked at the daemon at all.
+	Observed bool
 }
 
 // Track returns the error track after observing d at now. The first-seen
 // time survives a change of message: it is the failing that must persist,
-// not one wording of it.
+// not one wording of it. ErrorHold keeps one transient failure from making
+// the icon flap while the tray watches; a daemon already failing when the
+// tray first looks has failed for longer than the tray knows, so that error
+// counts as held already and shows at once (a fresh tray never shows green
+// over a failing daemon).
 func Track(prev ErrorTrack, d Daemon, now time.Time) ErrorTrack {
 	if !failing(d) {
-		return ErrorTrack{}
+		return ErrorTrack{Observed: true}
+	}
+	if !prev.Observed {
+		return ErrorTrack{Message: d.State.LastError, Since: now.Add(-ErrorHold), Observed: true}
 	}
 	if prev.Message == "" {
-		return ErrorTrack{Message: d.State.LastError, Since: now}
+		return ErrorTrack{Message: d.State.LastError, Since: now, Observed: true}
 	}
-	return ErrorTrack{Message: d.State.LastError, Since: prev.Since}
+	return ErrorTrack{Message: d.State.LastError, Since: prev.Since, Observed: true}
 }
 
 // Visible reports whether the tracked error has persisted for ErrorHold.
@@ -247,14 +257,15 @@ func decide(in Input) (Look, string, string) {
 		if msg == "" {
 			msg = "Hosted sync is not ready (" + string(in.Readiness.State) + ")."
 		}
-		return Attention, phraseAttention, msg
+		return Attention, withNext(phraseAttention, in.Readiness.NextAction), msg
 	}
 	if in.Daemon.Running && in.Daemon.State.AuthMissing {
-		msg, _ := readiness.Wording(readiness.MissingAuth)
-		return Attention, phraseAttention, msg
+		msg, next := readiness.Wording(readiness.MissingAuth)
+		return Attention, withNext(phraseAttention, next), msg
 	}
 	if in.Errors.Visible(in.Now) && failing(in.Daemon) {
-		return Error, phraseError, clip("Last sync failed: " + in.Errors.Message)
+		msg, next := errorWording(in.Daemon.State)
+		return Error, withNext(phraseError, next), clip(msg)
 	}
 	if in.Queue.DeadLetters > 0 {
 		return Attention, phraseAttention,
@@ -274,6 +285,34 @@ func decide(in Input) (Look, string, string) {
 		synced = "Not synced yet"
 	}
 	return Ready, phraseReady, synced
+}
+
+// errorWording words the daemon's last error as the CLI words a readiness
+// failure: its message and next step, not the raw HTTP text.
+func errorWording(st localapi.State) (message, next string) {
+	if s := readiness.State(st.LastErrorState); s != "" {
+		if msg, nxt := readiness.Wording(s); msg != "" {
+			host := st.Host
+			if host == "" {
+				host = "the SaaS host"
+			}
+			r := strings.NewReplacer("{host}", host, "{mission}", "this repository")
+			return r.Replace(msg), r.Replace(nxt)
+		}
+	}
+	if st.LastErrorStatus > 0 {
+		return fmt.Sprintf("The SaaS host answered HTTP %d; sync retries automatically.", st.LastErrorStatus),
+			"Run `spec-kitty sync status` for details."
+	}
+	return "Last sync failed: " + st.LastError, "Run `spec-kitty sync status` for details."
+}
+
+// withNext appends a next step to a tooltip phrase.
+func withNext(phrase, next string) string {
+	if next == "" {
+		return phrase
+	}
+	return phrase + ". " + next
 }
 
 // syncedAgo is "Synced N min ago", "Synced just now", or "" for never.

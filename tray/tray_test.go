@@ -242,21 +242,21 @@ func TestBuild(t *testing.T) {
 			name:    "missing auth offers log in",
 			in:      Input{Gate: true, Policy: policy.Auto, Readiness: notReady(readiness.MissingAuth), Now: now},
 			look:    Attention,
-			tooltip: "Spec Kitty Sync: needs attention", status: "No SaaS authentication token is present.",
+			tooltip: "Spec Kitty Sync: needs attention. Run `spec-kitty auth login`.", status: "No SaaS authentication token is present.",
 			login: true, check: true,
 		},
 		{
 			name:    "host refused the session",
 			in:      Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: Daemon{Running: true, State: localapi.State{PID: 7, AuthMissing: true}}, Now: now},
 			look:    Attention,
-			tooltip: "Spec Kitty Sync: needs attention", status: "No SaaS authentication token is present.",
+			tooltip: "Spec Kitty Sync: needs attention. Run `spec-kitty auth login`.", status: "No SaaS authentication token is present.",
 			login: true, check: true,
 		},
 		{
 			name:    "missing host",
 			in:      Input{Gate: true, Policy: policy.Manual, Readiness: notReady(readiness.MissingHostConfig), Now: now},
 			look:    Attention,
-			tooltip: "Spec Kitty Sync: needs attention", status: "No SaaS host URL is configured.",
+			tooltip: "Spec Kitty Sync: needs attention. Set `SPEC_KITTY_SAAS_URL` in your environment.", status: "No SaaS host URL is configured.",
 		},
 		{
 			name:    "fresh error is not shown yet",
@@ -269,7 +269,28 @@ func TestBuild(t *testing.T) {
 			name:    "error persisted 30 s",
 			in:      Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: failingDaemon, Errors: ErrorTrack{Message: "upload: 503 Service Unavailable", Since: now.Add(-30 * time.Second)}, Now: now},
 			look:    Error,
-			tooltip: "Spec Kitty Sync: sync failing", status: "Last sync failed: upload: 503 Service Unavailable",
+			tooltip: "Spec Kitty Sync: sync failing. Run `spec-kitty sync status` for details.", status: "Last sync failed: upload: 503 Service Unavailable",
+			syncNow: true, check: true,
+		},
+		{
+			// The daemon's error in the readiness wording, not raw HTTP text.
+			name: "host unreachable, worded as readiness",
+			in: Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: Daemon{Running: true, State: localapi.State{PID: 7, Host: "https://sync.example.com",
+				LastError: "https://sync.example.com: POST /api/v1/events/batch/: dial tcp: connection refused", LastErrorState: "host_unreachable", ConsecutiveFailures: 3}},
+				Errors: ErrorTrack{Message: "x", Since: now.Add(-time.Minute), Observed: true}, Now: now},
+			look:    Error,
+			tooltip: "Spec Kitty Sync: sync failing. Check network connectivity to `https://sync.example.com` and retry.",
+			status:  "The configured SaaS host did not respond within 2 seconds.",
+			syncNow: true, check: true,
+		},
+		{
+			name: "host answered 503",
+			in: Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: Daemon{Running: true, State: localapi.State{PID: 7, Host: "https://sync.example.com",
+				LastError: "https://sync.example.com: POST /api/v1/events/batch/: HTTP 503 service unavailable", LastErrorStatus: 503, ConsecutiveFailures: 3}},
+				Errors: ErrorTrack{Message: "x", Since: now.Add(-time.Minute), Observed: true}, Now: now},
+			look:    Error,
+			tooltip: "Spec Kitty Sync: sync failing. Run `spec-kitty sync status` for details.",
+			status:  "The SaaS host answered HTTP 503; sync retries automatically.",
 			syncNow: true, check: true,
 		},
 		{
@@ -341,17 +362,21 @@ func TestTrack(t *testing.T) {
 		want    ErrorTrack
 		visible bool
 	}{
-		{"healthy", Daemon{Running: true}, t0, ErrorTrack{}, false},
-		{"first failure", fail("503"), t0.Add(5 * time.Second), ErrorTrack{"503", t0.Add(5 * time.Second)}, false},
-		{"other wording keeps first-seen", fail("timeout"), t0.Add(20 * time.Second), ErrorTrack{"timeout", t0.Add(5 * time.Second)}, false},
-		{"29 s", fail("timeout"), t0.Add(34 * time.Second), ErrorTrack{"timeout", t0.Add(5 * time.Second)}, false},
-		{"30 s", fail("timeout"), t0.Add(35 * time.Second), ErrorTrack{"timeout", t0.Add(5 * time.Second)}, true},
-		{"recovered", Daemon{Running: true, State: localapi.State{PID: 1, LastSyncAt: t0.Add(40 * time.Second)}}, t0.Add(40 * time.Second), ErrorTrack{}, false},
-		{"fails again restarts the clock", fail("503"), t0.Add(45 * time.Second), ErrorTrack{"503", t0.Add(45 * time.Second)}, false},
-		{"daemon died", Daemon{Running: false, State: fail("503").State}, t0.Add(90 * time.Second), ErrorTrack{}, false},
-		{"stale error after a newer sync", Daemon{Running: true, State: localapi.State{PID: 1, LastError: "503", LastErrorAt: t0, LastSyncAt: t0.Add(time.Second)}}, t0.Add(100 * time.Second), ErrorTrack{}, false},
+		{"healthy", Daemon{Running: true}, t0, ErrorTrack{Observed: true}, false},
+		{"first failure", fail("503"), t0.Add(5 * time.Second), ErrorTrack{"503", t0.Add(5 * time.Second), true}, false},
+		{"other wording keeps first-seen", fail("timeout"), t0.Add(20 * time.Second), ErrorTrack{"timeout", t0.Add(5 * time.Second), true}, false},
+		{"29 s", fail("timeout"), t0.Add(34 * time.Second), ErrorTrack{"timeout", t0.Add(5 * time.Second), true}, false},
+		{"30 s", fail("timeout"), t0.Add(35 * time.Second), ErrorTrack{"timeout", t0.Add(5 * time.Second), true}, true},
+		{"recovered", Daemon{Running: true, State: localapi.State{PID: 1, LastSyncAt: t0.Add(40 * time.Second)}}, t0.Add(40 * time.Second), ErrorTrack{Observed: true}, false},
+		{"fails again restarts the clock", fail("503"), t0.Add(45 * time.Second), ErrorTrack{"503", t0.Add(45 * time.Second), true}, false},
+		{"daemon died", Daemon{Running: false, State: fail("503").State}, t0.Add(90 * time.Second), ErrorTrack{Observed: true}, false},
+		{"stale error after a newer sync", Daemon{Running: true, State: localapi.State{PID: 1, LastError: "503", LastErrorAt: t0, LastSyncAt: t0.Add(time.Second)}}, t0.Add(100 * time.Second), ErrorTrack{Observed: true}, false},
 	}
 	var tr ErrorTrack
+	// The first look: a daemon already failing shows at once, with no hold.
+	if first := Track(tr, fail("503"), t0); !first.Visible(t0) {
+		t.Fatalf("a failure present when the tray starts is held: %+v", first)
+	}
 	for _, s := range steps {
 		tr = Track(tr, s.d, s.at)
 		if diff := cmp.Diff(s.want, tr); diff != "" {

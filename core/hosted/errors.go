@@ -132,3 +132,24 @@ func describeTransport(err error, timeout time.Duration) string {
 	}
 	return err.Error()
 }
+
+// Failure is what a person needs to know about a failed call: the
+// readiness state it amounts to (a wire code of core/readiness:
+// "host_unreachable" when no answer arrived, "missing_auth" when the session
+// was refused, "missing_host_config" for an unusable URL; "" when the host
+// answered with an error of its own) and the HTTP status when one arrived.
+func Failure(err error) (state string, status int) {
+	var e *Error
+	if !errors.As(err, &e) {
+		return "", 0
+	}
+	switch {
+	case e.Kind == KindAuthExpired:
+		return "missing_auth", e.Status
+	case e.Kind == KindConfig:
+		return "missing_host_config", 0
+	case e.Status == 0:
+		return "host_unreachable", 0
+	}
+	return "", e.Status
+}

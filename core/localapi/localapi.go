@@ -33,19 +33,25 @@ const (
 // State is the daemon's state file `<home>/sync-daemon`, rewritten after each
 // cycle. Fields are only ever added.
 type State struct {
-	PID                 int       `json:"pid"`
-	StartedAt           time.Time `json:"started_at"`
-	Version             string    `json:"version"`
-	Socket              string    `json:"socket"`
-	Host                string    `json:"host"`
-	Policy              string    `json:"policy"`
-	LastSyncAt          time.Time `json:"last_sync_at,omitzero"`
-	LastError           string    `json:"last_error"`
-	LastErrorAt         time.Time `json:"last_error_at,omitzero"`
-	QueueDepth          int       `json:"queue_depth"`
-	DeadLetters         int       `json:"dead_letters"`
-	ConsecutiveFailures int       `json:"consecutive_failures"`
-	Delivered           int64     `json:"delivered"`
+	PID         int       `json:"pid"`
+	StartedAt   time.Time `json:"started_at"`
+	Version     string    `json:"version"`
+	Socket      string    `json:"socket"`
+	Host        string    `json:"host"`
+	Policy      string    `json:"policy"`
+	LastSyncAt  time.Time `json:"last_sync_at,omitzero"`
+	LastError   string    `json:"last_error"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// LastErrorState is the readiness state (wire code) the last error
+	// amounts to, "" when the host answered with an error of its own; then
+	// LastErrorStatus is its HTTP status. Displays word the error from these
+	// instead of showing the raw LastError.
+	LastErrorState      string `json:"last_error_state,omitempty"`
+	LastErrorStatus     int    `json:"last_error_status,omitempty"`
+	QueueDepth          int    `json:"queue_depth"`
+	DeadLetters         int    `json:"dead_letters"`
+	ConsecutiveFailures int    `json:"consecutive_failures"`
+	Delivered           int64  `json:"delivered"`
 	// AuthMissing is set when the host refused the session and a refresh did
 	// not help: the daemon waits for `spec-kitty auth login`.
 	AuthMissing bool `json:"auth_missing,omitempty"`

@@ -20,6 +20,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/atomicfile"
+	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
@@ -337,10 +338,15 @@ func (d *daemon) cycle(ctx context.Context) {
 		d.state.ConsecutiveFailures++
 		d.state.LastError = err.Error()
 		d.state.LastErrorAt = now
+		d.state.LastErrorState, d.state.LastErrorStatus = hosted.Failure(err)
+		if errors.Is(err, ErrNotSignedIn) {
+			d.state.LastErrorState = "missing_auth"
+		}
 		d.log.Warn("sync cycle failed", "error", err.Error(), "consecutive_failures", d.state.ConsecutiveFailures)
 	} else if err == nil {
 		d.state.ConsecutiveFailures = 0
 		d.state.LastError = ""
+		d.state.LastErrorState, d.state.LastErrorStatus = "", 0
 		d.state.LastSyncAt = now
 		if rep.Imported+rep.Delivered+rep.Duplicates+rep.DeadLettered > 0 {
 			d.log.Info("sync cycle", "imported", rep.Imported, "delivered", rep.Delivered,
