@@ -104,6 +104,9 @@ host refused some for good (dead letters: see 'spec-kitty sync status' and
 		} else {
 			fmt.Fprintf(env.Stdout, "synced %d, duplicates %d, failed %d, dead-lettered %d\n", sum.Synced, sum.Duplicates, sum.Failed, sum.DeadLettered)
 		}
+		if runErr == nil {
+			recordLastSync(env, sum.Synced+sum.Duplicates)
+		}
 		if runErr != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -136,10 +139,13 @@ type syncStatus struct {
 	Malformed     int              `json:"malformed_lines"`
 	// QueueUnmigrated: queue.db has only the Python CLI's layout; its
 	// events are all kept and the next hosted writer migrates it.
-	QueueUnmigrated bool         `json:"queue_unmigrated,omitempty"`
-	Dead            []deadView   `json:"dead_letter_events,omitempty"`
-	Files           []fileIssues `json:"files_with_malformed_lines,omitempty"`
-	RepoWarnings    []string     `json:"repo_warnings,omitempty"`
+	QueueUnmigrated bool `json:"queue_unmigrated,omitempty"`
+	// LastOneShot is the last successful `sync run` (also the tray's Sync
+	// now under the manual policy); absent when there was none.
+	LastOneShot  *lastSyncView `json:"last_one_shot_sync,omitempty"`
+	Dead         []deadView    `json:"dead_letter_events,omitempty"`
+	Files        []fileIssues  `json:"files_with_malformed_lines,omitempty"`
+	RepoWarnings []string      `json:"repo_warnings,omitempty"`
 }
 
 type daemonView struct {
@@ -213,6 +219,9 @@ func collectSyncStatus(ctx context.Context, env *Env) (syncStatus, error) {
 		out.Daemon.PID, out.Daemon.StartedAt = ds.PID, ds.StartedAt
 		out.Daemon.LastSyncAt, out.Daemon.LastError, out.Daemon.ConsecutiveFailures = ds.LastSyncAt, ds.LastError, ds.ConsecutiveFailures
 	}
+	if ls, err := localapi.ReadLastSync(home.LastSync()); err == nil && !ls.At.IsZero() {
+		out.LastOneShot = &lastSyncView{At: ls.At, By: ls.By, Synced: ls.Synced}
+	}
 	q, err := openQueue(ctx, env, false)
 	if err != nil {
 		if isNotExist(err) {
@@ -279,6 +288,9 @@ func printSyncStatus(env *Env, st syncStatus) {
 		}
 	} else {
 		fmt.Fprintf(w, "daemon:        stopped\n")
+	}
+	if ls := st.LastOneShot; ls != nil && (!st.Daemon.Running || ls.At.After(st.Daemon.LastSyncAt)) {
+		fmt.Fprintf(w, "last sync run: %s (%d events)\n", ls.At.Local().Format(time.RFC3339), ls.Synced)
 	}
 	fmt.Fprintf(w, "queued:        %d", st.QueueDepth)
 	if st.Retried > 0 {

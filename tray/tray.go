@@ -112,6 +112,9 @@ type Input struct {
 	Readiness readiness.Result
 	Daemon    Daemon
 	Queue     Queue
+	// LastSync is when the last one-shot sync (`sync run`, or Sync now
+	// under the manual policy) succeeded; zero when never.
+	LastSync time.Time
 	// Errors is the tracked daemon error, from Track.
 	Errors ErrorTrack
 	Action Action
@@ -271,10 +274,16 @@ func decide(in Input) (Look, string, string) {
 		return Attention, phraseAttention,
 			plural(in.Queue.DeadLetters, "event") + " rejected by the host; run `spec-kitty sync status`"
 	}
-	synced := syncedAgo(in.Daemon.State.LastSyncAt, in.Now)
+	last := in.Daemon.State.LastSyncAt
+	if in.LastSync.After(last) {
+		last = in.LastSync
+	}
+	synced := syncedAgo(last, in.Now)
 	if in.Policy == policy.Manual {
 		if synced == "" {
 			synced = "Manual mode: use Sync now to sync"
+		} else {
+			synced = "Manual mode: " + strings.ToLower(synced[:1]) + synced[1:]
 		}
 		return Manual, phraseManual, synced
 	}

@@ -232,6 +232,14 @@ func TestBuild(t *testing.T) {
 			syncNow: true,
 		},
 		{
+			// No daemon runs under manual: the last one-shot sync tells when.
+			name:    "manual mode after a one-shot sync",
+			in:      Input{Gate: true, Policy: policy.Manual, Readiness: ready(), LastSync: now.Add(-5 * time.Minute), Now: now},
+			look:    Manual,
+			tooltip: "Spec Kitty Sync: manual mode", status: "Manual mode: synced 5 min ago",
+			syncNow: true,
+		},
+		{
 			name:    "auto but no daemon",
 			in:      Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Now: now},
 			look:    Stopped,

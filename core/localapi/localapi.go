@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/atomicfile"
+
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 )
 
@@ -162,4 +164,38 @@ func CheckRequest(r *http.Request) string {
 		return "unexpected Host " + r.Host
 	}
 	return ""
+}
+
+// LastSync is the record of the last one-shot sync (`spec-kitty sync run`,
+// which the tray's Sync now runs in manual mode): under the manual policy no
+// daemon keeps a state file, and displays still say when sync last ran.
+type LastSync struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"` // "sync run"
+	Synced int       `json:"synced"`
+}
+
+// ReadLastSync reads the record at path; the zero LastSync when there is none.
+func ReadLastSync(path string) (LastSync, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return LastSync{}, nil
+	}
+	if err != nil {
+		return LastSync{}, fmt.Errorf("read last sync %s: %w", path, err)
+	}
+	var ls LastSync
+	if err := json.Unmarshal(b, &ls); err != nil {
+		return LastSync{}, fmt.Errorf("read last sync %s: %w", path, err)
+	}
+	return ls, nil
+}
+
+// WriteLastSync replaces the record at path (atomically, 0600).
+func WriteLastSync(path string, ls LastSync) error {
+	b, err := json.MarshalIndent(ls, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, append(b, '\n'), 0o600)
 }

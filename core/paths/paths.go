@@ -91,6 +91,10 @@ func (h Home) DaemonSocket() string { return filepath.Join(h.Dir, "sync-daemon.s
 // have not been seen to finish, so a retried command reuses its key.
 func (h Home) TrackerPending() string { return filepath.Join(h.Dir, "tracker-pending") }
 
+// LastSync is the record of the last one-shot sync (`sync run`, the tray's
+// Sync now in manual mode), for displays while no daemon runs.
+func (h Home) LastSync() string { return filepath.Join(h.Dir, "last-sync") }
+
 // Dashboards holds the running dashboards' records, one per repository
 // (`<home>/dashboards/<key>.json`, 0600 in a 0700 directory).
 func (h Home) Dashboards() string { return filepath.Join(h.Dir, "dashboards") }

@@ -130,6 +130,7 @@ func (c *Controller) refresh(ctx context.Context) {
 		Readiness: c.snap.Readiness,
 		Daemon:    c.snap.Daemon,
 		Queue:     c.snap.Queue,
+		LastSync:  c.snap.LastSync,
 		Errors:    c.errs,
 		Action:    c.action,
 		Now:       now,

@@ -26,6 +26,8 @@ type Snapshot struct {
 	Readiness readiness.Result
 	Daemon    tray.Daemon
 	Queue     tray.Queue
+	// LastSync is when the last one-shot sync (`sync run`) succeeded.
+	LastSync time.Time
 }
 
 // Reader produces snapshots; Source is the real one.
@@ -104,6 +106,9 @@ func (s *Source) Read(ctx context.Context) Snapshot {
 	s.stateErr = msg
 	snap.Daemon = tray.Daemon{Running: running, State: st}
 	snap.Queue = tray.Queue{Depth: st.QueueDepth, DeadLetters: st.DeadLetters}
+	if ls, err := localapi.ReadLastSync(s.Home.LastSync()); err == nil {
+		snap.LastSync = ls.At
+	}
 	return snap
 }
 
