@@ -12,7 +12,7 @@
 //
 // It must stay safe against other web pages and local: it serves only the
 // listener its caller bound on 127.0.0.1, refuses any request whose Host is
-// not that address, takes mutations only as POST with a per-process CSRF
+// not that address (or localhost on its port), takes mutations only as POST with a per-process CSRF
 // token and a same-origin Origin, and reads files only under the repo's
 // kitty-specs/ (through core/mission, which refuses links out and
 // non-regular files). The server never opens a network connection, never
@@ -235,7 +235,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, kv := range securityHeaders {
 		h.Set(kv[0], kv[1])
 	}
-	if r.Host != s.cfg.Addr {
+	if !s.hostOK(r.Host) {
 		httpError(w, http.StatusForbidden, "forbidden: unexpected Host header")
 		return
 	}
@@ -264,6 +264,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		httpError(w, http.StatusNotFound, "not found")
 	}
+}
+
+// hostOK accepts the bound address and localhost on the bound port: both
+// name this listener (http://localhost:PORT is what people type). Any other
+// name could be a DNS-rebinding page and is refused.
+func (s *Server) hostOK(host string) bool {
+	if host == s.cfg.Addr {
+		return true
+	}
+	_, port, _ := net.SplitHostPort(s.cfg.Addr)
+	return strings.EqualFold(host, "localhost:"+port)
 }
 
 // get allows GET and HEAD only.
@@ -305,7 +316,9 @@ func (s *Server) checkMutation(r *http.Request) string {
 	if origin == "" {
 		return "missing Origin header"
 	}
-	if origin != "http://"+s.cfg.Addr {
+	// Same origin: the page the request came from was served under the
+	// Host this request names (already one of the accepted ones).
+	if !strings.EqualFold(origin, "http://"+r.Host) {
 		return "cross-origin request"
 	}
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {

@@ -193,7 +193,7 @@ func TestSecurityHeaders(t *testing.T) {
 
 func TestHostCheck(t *testing.T) {
 	r := newRig(t, gateOn, withRepo(smallRepo(t, "002-lightweight-pypi-release")))
-	for _, host := range []string{"", "evil.example", "evil.example:8123", "localhost:8123", "127.0.0.1", "127.0.0.1:8124",
+	for _, host := range []string{"", "evil.example", "evil.example:8123", "localhost", "localhost:8124", "localhost.evil.example:8123", "127.0.0.1", "127.0.0.1:8124",
 		"127.0.0.2:8123", "[::1]:8123", "127.0.0.1:8123.evil.example", "0x7f000001:8123"} {
 		for _, path := range []string{"/", "/api/missions", "/api/sync/status", HealthPath, "/static/app.js"} {
 			t.Run(host+path, func(t *testing.T) {
@@ -207,6 +207,12 @@ func TestHostCheck(t *testing.T) {
 	w := r.do(http.MethodPost, "/api/sync", map[string]string{"Host": "evil.example:8123", "Origin": "http://evil.example:8123", CSRFHeader: r.token()})
 	if w.Code != http.StatusForbidden {
 		t.Errorf("rebinding POST: status %d, want 403", w.Code)
+	}
+	// http://localhost:PORT names this listener too (issue 17).
+	for _, host := range []string{"localhost:8123", "LOCALHOST:8123"} {
+		if w := r.do(http.MethodGet, "/", map[string]string{"Host": host}); w.Code != http.StatusOK {
+			t.Errorf("Host %q: status %d, want 200", host, w.Code)
+		}
 	}
 	if w := r.do(http.MethodGet, "/", nil); w.Code != http.StatusOK {
 		t.Errorf("right Host: status %d", w.Code)
@@ -642,7 +648,9 @@ func TestCSRFAndOrigin(t *testing.T) {
 		{"token prefix", map[string]string{"Origin": testOrigin, CSRFHeader: tok[:32]}, 403},
 		{"no Origin", map[string]string{CSRFHeader: tok}, 403},
 		{"cross-origin", map[string]string{"Origin": "http://evil.example", CSRFHeader: tok}, 403},
-		{"localhost origin", map[string]string{"Origin": "http://localhost:8123", CSRFHeader: tok}, 403},
+		{"localhost origin for the 127.0.0.1 host", map[string]string{"Origin": "http://localhost:8123", CSRFHeader: tok}, 403},
+		{"127.0.0.1 origin for the localhost host", map[string]string{"Host": "localhost:8123", "Origin": testOrigin, CSRFHeader: tok}, 403},
+		{"valid from localhost", map[string]string{"Host": "localhost:8123", "Origin": "http://localhost:8123", CSRFHeader: tok, "Sec-Fetch-Site": "same-origin"}, 202},
 		{"other port", map[string]string{"Origin": "http://127.0.0.1:8124", CSRFHeader: tok}, 403},
 		{"https origin", map[string]string{"Origin": "https://127.0.0.1:8123", CSRFHeader: tok}, 403},
 		{"null origin", map[string]string{"Origin": "null", CSRFHeader: tok}, 403},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+	"github.com/spec-kitty/spec-kitty-sync/core/term"
 )
 
 // fileKey identifies one version of a file cheaply: a mission is re-read
@@ -276,6 +277,7 @@ type wpJSON struct {
 	Actor   string     `json:"actor"`
 	At      *time.Time `json:"at"`
 	EventID string     `json:"event_id"`
+	Title   string     `json:"title,omitempty"`
 }
 
 type missionDetailJSON struct {
@@ -286,10 +288,17 @@ type missionDetailJSON struct {
 // column is one kanban lane with its cards.
 type column struct {
 	laneCount
-	WPs []mission.WP
+	WPs []card
 }
 
-func columnsOf(m *mission.Mission) []column {
+// card is one work package on the board: its last move and its title from
+// the mission's tasks files ("" when none is found: the card shows the id).
+type card struct {
+	mission.WP
+	Title string
+}
+
+func columnsOf(m *mission.Mission, titles map[string]string) []column {
 	lanes := boardLanes(m)
 	cols := make([]column, len(lanes))
 	for i, l := range lanes {
@@ -297,7 +306,7 @@ func columnsOf(m *mission.Mission) []column {
 	}
 	for _, wp := range m.WPs {
 		if i := slices.Index(lanes, wp.Lane); i >= 0 {
-			cols[i].WPs = append(cols[i].WPs, wp)
+			cols[i].WPs = append(cols[i].WPs, card{WP: wp, Title: term.Sanitize(titles[wp.ID])})
 		}
 	}
 	return cols

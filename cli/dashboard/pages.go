@@ -144,7 +144,8 @@ func (s *Server) handleMission(w http.ResponseWriter, r *http.Request, name stri
 		s.readFailed(w, err)
 		return
 	}
-	c := missionContent{View: viewOf(m, boardLanes(m)), Meta: m.Meta, Stats: m.Stats, Columns: columnsOf(m)}
+	titles := mission.WPTitles(s.cfg.Repo, m.Slug)
+	c := missionContent{View: viewOf(m, boardLanes(m)), Meta: m.Meta, Stats: m.Stats, Columns: columnsOf(m, titles)}
 	s.render(w, "mission", s.newPage(r, m.Title(), c))
 }
 
@@ -174,8 +175,9 @@ func (s *Server) handleMissionJSON(w http.ResponseWriter, r *http.Request, name 
 		return
 	}
 	v := missionDetailJSON{missionJSON: toJSON(m, boardLanes(m)), WorkPackages: make([]wpJSON, len(m.WPs))}
+	titles := mission.WPTitles(s.cfg.Repo, m.Slug)
 	for i, wp := range m.WPs {
-		j := wpJSON{WPID: wp.ID, Lane: string(wp.Lane), Actor: wp.Actor, EventID: wp.EventID}
+		j := wpJSON{WPID: wp.ID, Lane: string(wp.Lane), Actor: wp.Actor, EventID: wp.EventID, Title: titles[wp.ID]}
 		if !wp.At.IsZero() {
 			t := wp.At.UTC()
 			j.At = &t
