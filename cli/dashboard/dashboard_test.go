@@ -790,3 +790,31 @@ func TestSyncNowRegistersRepo(t *testing.T) {
 		t.Errorf("manual policy registered %+v", repos)
 	}
 }
+
+// TestPageETag: the page script's live check costs a stat per file: 304
+// while nothing changed, 200 with a new ETag once an events file grew.
+func TestPageETag(t *testing.T) {
+	r := newRig(t, withRepo(smallRepo(t, "002-lightweight-pypi-release")))
+	for _, path := range []string{"/", "/missions/002-lightweight-pypi-release"} {
+		t.Run(path, func(t *testing.T) {
+			w := r.do(http.MethodGet, path, nil)
+			tag := w.Header().Get("ETag")
+			if w.Code != 200 || tag == "" || !strings.Contains(w.Body.String(), `<meta name="content-version" content="`+strings.Trim(tag, `"`)+`">`) {
+				t.Fatalf("first GET: %d, ETag %q", w.Code, tag)
+			}
+			if w := r.do(http.MethodHead, path, map[string]string{"If-None-Match": tag}); w.Code != http.StatusNotModified {
+				t.Fatalf("unchanged: %d, want 304", w.Code)
+			}
+			f, err := os.OpenFile(filepath.Join(r.repo, "kitty-specs", "002-lightweight-pypi-release", "status.events.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintln(f, `{"actor": "t", "at": "2030-01-01T00:00:00Z", "event_id": "01KETAG`+strings.Repeat("0", 18)+`9", "from_lane": "done", "to_lane": "done", "wp_id": "WP01"}`)
+			f.Close()
+			w = r.do(http.MethodHead, path, map[string]string{"If-None-Match": tag})
+			if w.Code != http.StatusOK || w.Header().Get("ETag") == tag {
+				t.Fatalf("after a new line: %d, ETag %q (was %q)", w.Code, w.Header().Get("ETag"), tag)
+			}
+		})
+	}
+}

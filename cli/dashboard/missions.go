@@ -3,6 +3,10 @@ package dashboard
 import (
 	"context"
 	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"path/filepath"
 	"io/fs"
 	"os"
 	"runtime"
@@ -310,4 +314,38 @@ func columnsOf(m *mission.Mission, titles map[string]string) []column {
 		}
 	}
 	return cols
+}
+
+// tag is a cheap fingerprint of what a page shows, its ETag: for the list
+// (name "") the names and (size, mtime) of every mission's meta.json and
+// status.events.jsonl; for one mission those two files plus its tasks files
+// (where the work-package titles come from). Stats only, nothing is read.
+func (c *missionCache) tag(name string) string {
+	h := fnv.New64a()
+	key := func(k fileKey) {
+		fmt.Fprintf(h, "%t/%d/%d;", k.exists, k.size, k.mod)
+	}
+	if name == "" {
+		names, err := c.names()
+		if err != nil {
+			return ""
+		}
+		for _, n := range names {
+			io.WriteString(h, n+":")
+			key(statKey(paths.MetaFile(c.repo, n)))
+			key(statKey(paths.EventsFile(c.repo, n)))
+		}
+		return fmt.Sprintf("%016x", h.Sum64())
+	}
+	dir := paths.MissionDir(c.repo, name)
+	key(statKey(paths.MetaFile(c.repo, name)))
+	key(statKey(paths.EventsFile(c.repo, name)))
+	key(statKey(filepath.Join(dir, "tasks.md")))
+	if ents, err := os.ReadDir(filepath.Join(dir, "tasks")); err == nil {
+		for _, e := range ents {
+			io.WriteString(h, e.Name()+":")
+			key(statKey(filepath.Join(dir, "tasks", e.Name())))
+		}
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
+	"github.com/spec-kitty/spec-kitty-sync/core/version"
 )
 
 var funcs = template.FuncMap{
@@ -55,10 +56,34 @@ type page struct {
 	CSRF     string     // empty with the gate off: nothing to protect
 	Sync     *syncPanel // nil with the gate off: no panel at all
 	Content  any
+	// Tag is the page's content version (its ETag): the page script asks
+	// with If-None-Match whether the missions changed, and reloads if so.
+	Tag     string
+	Version string
+	DocsURL string
+}
+
+// DocsURL is the user guide linked from every page.
+const DocsURL = "https://github.com/spec-kitty/spec-kitty-sync/blob/main/docs/guide.md"
+
+// notModified answers 304 when the request already has the page's tag
+// (the page script's check for changes), and sets the ETag otherwise.
+func notModified(w http.ResponseWriter, r *http.Request, tag string) bool {
+	if tag == "" {
+		return false
+	}
+	etag := `"` + tag + `"`
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return true
+	}
+	return false
 }
 
 func (s *Server) newPage(r *http.Request, title string, content any) page {
-	p := page{Title: title, Repo: s.cfg.Repo, RepoName: filepath.Base(s.cfg.Repo), Content: content}
+	p := page{Title: title, Repo: s.cfg.Repo, RepoName: filepath.Base(s.cfg.Repo), Content: content,
+		Version: version.String(), DocsURL: DocsURL}
 	if s.gateOn() {
 		p.CSRF = s.csrf
 		st := s.syncStatus(r.Context())
@@ -95,6 +120,10 @@ type cachedRow struct {
 }
 
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	tag := s.missions.tag("")
+	if notModified(w, r, tag) {
+		return
+	}
 	ms, err := s.missions.list(r.Context())
 	if err != nil {
 		s.readFailed(w, err)
@@ -128,7 +157,9 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	s.rows = rows // drops the rows of missions that changed or went away
 	s.rowsMu.Unlock()
-	s.render(w, "missions", s.newPage(r, "Missions", c))
+	p := s.newPage(r, "Missions", c)
+	p.Tag = tag
+	s.render(w, "missions", p)
 }
 
 type missionContent struct {
@@ -144,9 +175,15 @@ func (s *Server) handleMission(w http.ResponseWriter, r *http.Request, name stri
 		s.readFailed(w, err)
 		return
 	}
+	tag := s.missions.tag(m.Slug)
+	if notModified(w, r, tag) {
+		return
+	}
 	titles := mission.WPTitles(s.cfg.Repo, m.Slug)
 	c := missionContent{View: viewOf(m, boardLanes(m)), Meta: m.Meta, Stats: m.Stats, Columns: columnsOf(m, titles)}
-	s.render(w, "mission", s.newPage(r, m.Title(), c))
+	p := s.newPage(r, m.Title(), c)
+	p.Tag = tag
+	s.render(w, "mission", p)
 }
 
 type missionsJSON struct {

@@ -32,6 +32,9 @@ type syncStatus struct {
 	Daemon      daemonStatus     `json:"daemon"`
 	Queue       queueStatus      `json:"queue"`
 	CheckedAt   time.Time        `json:"checked_at"`
+	// LastOneShot is when the last `sync run` (the tray's Sync now under
+	// manual) succeeded: under manual no daemon records a last sync.
+	LastOneShot *time.Time `json:"last_one_shot_sync_at,omitempty"`
 	// Display is the panel's text, field by field, so the page script and
 	// the server-rendered panel word everything the same way.
 	Display map[string]string `json:"display"`
@@ -139,6 +142,9 @@ func (s *Server) syncStatus(ctx context.Context) syncStatus {
 				st.Daemon.ConsecutiveFailures = ds.ConsecutiveFailures
 			}
 			st.Queue = s.queueStats(ctx, h.Queue())
+			if ls, err := localapi.ReadLastSync(h.LastSync()); err == nil {
+				st.LastOneShot = timePtr(ls.At)
+			}
 		}
 	}
 	st.Display, st.Tone = display(st)
@@ -182,7 +188,11 @@ func display(st syncStatus) (map[string]string, string) {
 	if st.Daemon.Error != "" {
 		d["daemon"] += " (state unreadable: " + st.Daemon.Error + ")"
 	}
-	d["last_sync"] = when(deref(st.Daemon.LastSyncAt))
+	last := deref(st.Daemon.LastSyncAt)
+	if one := deref(st.LastOneShot); one.After(last) {
+		last = one
+	}
+	d["last_sync"] = when(last)
 	d["last_error"] = "none"
 	if st.Daemon.LastError != "" {
 		d["last_error"] = st.Daemon.LastError
@@ -217,6 +227,17 @@ func display(st syncStatus) (map[string]string, string) {
 	}
 	if tone == "ok" && st.Daemon.State == DaemonRunning && st.Queue.Depth > 0 {
 		tone = "busy"
+	}
+	// Manual mode with events waiting is not "all good": nothing uploads
+	// them until someone runs a one-shot sync. Say so, in amber.
+	if st.Daemon.State == DaemonManual && st.Queue.Depth > 0 {
+		d["daemon"] = "manual mode: " + plural(st.Queue.Depth, "event", "events") + " waiting"
+		d["manual_hint"] = "Run `spec-kitty sync run` to upload them, or turn automatic background sync on."
+		if tone == "ok" || tone == "busy" {
+			tone = "warn"
+		}
+	} else {
+		d["manual_hint"] = ""
 	}
 	return d, tone
 }
