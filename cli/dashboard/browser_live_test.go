@@ -182,8 +182,8 @@ func TestBrowserBoardLive(t *testing.T) {
 	for _, c := range []struct{ wp, want string }{
 		{"WP01", "WP01 Cart model and persistence"},
 		{"WP02", "WP02 Checkout API & <b>validation</b>"}, // text, escaped
-		{"WP03", "WP03 Payment provider adapter"},               // from tasks.md
-		{"WP05", "WP05"},                                        // no title anywhere: the id
+		{"WP03", "WP03 Payment provider adapter"},         // from tasks.md
+		{"WP05", "WP05"}, // no title anywhere: the id
 	} {
 		if got := strings.Join(strings.Fields(text(`.card[data-wp="`+c.wp+`"] h3`)), " "); got != c.want {
 			t.Errorf("card %s heading %q, want %q", c.wp, got, c.want)
