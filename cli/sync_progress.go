@@ -24,7 +24,7 @@ type syncProgress struct {
 	repos     int
 	queued    int
 	upStart   time.Time
-	upBase    int // events already settled when this upload began
+	upBase    int // events the cycle had settled when this upload began
 	upTotal   int
 	upDone    int
 	lastDraw  time.Time
@@ -47,6 +47,7 @@ func (p *syncProgress) attach(eng *daemon.Engine) {
 func (p *syncProgress) step(ph daemon.Phase, done, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	prev := p.phase
 	switch ph {
 	case daemon.PhaseRead:
 		p.reposDone, p.repos = done, total
@@ -62,13 +63,16 @@ func (p *syncProgress) step(ph daemon.Phase, done, total int) {
 		p.upBase = p.upDone
 		p.upTotal = p.upDone + total
 	}
-	p.draw(true)
+	// A new phase shows at once; counts within a phase at most every
+	// progressEvery.
+	p.draw(p.phase != prev || ph == daemon.PhaseUpload || (ph == daemon.PhaseRead && done == total))
 }
 
 func (p *syncProgress) report(r daemon.Report) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.upDone = p.upBase + r.Delivered + r.Duplicates + r.DeadLettered + r.Retried
+	// r is the cycle's running total, over every upload of the cycle.
+	p.upDone = r.Delivered + r.Duplicates + r.DeadLettered + r.Retried
 	p.draw(false)
 }
 

@@ -29,6 +29,10 @@ func TestSyncProgressLine(t *testing.T) {
 		{2 * time.Second, func() { p.report(daemon.Report{Delivered: 9000, Duplicates: 1000}) },
 			"[0:04] uploading 10,000 / 25,178 events (39.7%)  5,000 events/s  ETA 0:03"},
 		{time.Hour, func() { p.report(daemon.Report{Delivered: 25178}) }, "[1:00:04] uploading 25,178 / 25,178 events (100.0%)  7 events/s"},
+		// A second upload in the same cycle (after importing more): the
+		// engine's report is the cycle's running total.
+		{0, func() { p.step(daemon.PhaseUpload, 0, 1000) }, "[1:00:04] uploading 25,178 / 26,178 events (96.2%)"},
+		{time.Second, func() { p.report(daemon.Report{Delivered: 25678}) }, "[1:00:05] uploading 25,678 / 26,178 events (98.1%)  500 events/s  ETA 0:01"},
 	}
 	for _, s := range steps {
 		now = now.Add(s.advance)
