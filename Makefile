@@ -1,7 +1,7 @@
 # spec-kitty-sync build, test and release targets. `make help` lists them.
 SHELL := /bin/bash
 GO ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION ?= $(shell sh scripts/version.sh)
 LDFLAGS := -s -w -X github.com/spec-kitty/spec-kitty-sync/core/version.Version=$(VERSION)
 BIN := bin
 PREFIX ?= $(HOME)/.local
