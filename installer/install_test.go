@@ -432,7 +432,6 @@ func plistEnv(t *testing.T, data string) map[string]string {
 	t.Helper()
 	dec := xml.NewDecoder(strings.NewReader(data))
 	dec.Strict = true
-	var texts []string
 	var inEnv bool
 	depth, envDepth := 0, 0
 	var last string
@@ -461,7 +460,6 @@ func plistEnv(t *testing.T, data string) map[string]string {
 			if s == "" {
 				continue
 			}
-			texts = append(texts, s)
 			if s == "EnvironmentVariables" {
 				inEnv = true
 				continue
