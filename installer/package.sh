@@ -46,7 +46,9 @@ arch=${GOARCH:-$(go env GOARCH)}
 version=${SPEC_KITTY_VERSION:-}
 [ -n "$version" ] || version=$(sh scripts/version.sh)
 
-go run ./installer/gen -check || die "the packaged unit is stale: run 'go run ./installer/gen'"
+# The helpers run here: build them for this machine whatever GOARCH says.
+hostenv="GOOS=$(go env GOHOSTOS) GOARCH=$(go env GOHOSTARCH)"
+env $hostenv go run ./installer/gen -check || die "the packaged unit is stale: run 'go run ./installer/gen'"
 
 mkdir -p "$out"
 if [ -z "$bin_dir" ]; then
@@ -76,6 +78,6 @@ done
 for packager in deb rpm; do
 	SPEC_KITTY_ARCH=$arch SPEC_KITTY_VERSION=$version SPEC_KITTY_BIN_DIR=$bin_dir SPEC_KITTY_STAGE=$stage \
 		SPEC_KITTY_MAINTAINER=${SPEC_KITTY_MAINTAINER:-Spec Kitty maintainers <spec-kitty@users.noreply.github.com>} \
-		go tool nfpm package --config installer/nfpm.yaml --packager "$packager" --target "$out/" ||
+		env $hostenv go tool nfpm package --config installer/nfpm.yaml --packager "$packager" --target "$out/" ||
 		die "nfpm $packager failed"
 done
