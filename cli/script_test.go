@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -36,6 +39,7 @@ func TestScripts(t *testing.T) {
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
 		Cmds:                hostedCmds,
+		Condition:           toolCondition,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("SPEC_KITTY_HOME", filepath.Join(e.WorkDir, "home"))
 			e.Setenv("HOME", filepath.Join(e.WorkDir, "userhome"))
@@ -48,4 +52,21 @@ func TestScripts(t *testing.T) {
 			return setupHosted(e)
 		},
 	})
+}
+
+// toolCondition answers [tool:NAME]: whether the program NAME is installed.
+// Under CI=true a missing tool is an error, not a skip (TESTING.md); make
+// test installs it (scripts/test-tools.sh).
+func toolCondition(cond string) (bool, error) {
+	name, ok := strings.CutPrefix(cond, "tool:")
+	if !ok {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") == "true" {
+			return false, fmt.Errorf("%s is required (CI=true): %v", name, err)
+		}
+		return false, nil
+	}
+	return true, nil
 }

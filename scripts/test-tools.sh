@@ -2,7 +2,8 @@
 # Makes sure the tools the tests drive for real are installed: Chromium (the
 # dashboard's browser test), dbus-daemon (tray), strace (no-network proofs),
 # systemd-analyze (unit verification), sqlite3, dpkg-deb, rpm (package
-# metadata), man and groff (man pages), zip (release archives). As root it installs
+# metadata), man and groff (man pages), zip (release archives), zsh and fish
+# (completion scripts). As root it installs
 # what is missing with apt-get; otherwise it names what is missing and fails
 # under CI=true (tests fail rather than skip there).
 set -euo pipefail
@@ -20,6 +21,8 @@ have rpm || need+=(rpm)
 have man || need+=(man-db)
 have groff || need+=(groff-base)
 have zip || need+=(zip)
+have zsh || need+=(zsh)
+have fish || need+=(fish)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "test tools: all present"
