@@ -15,16 +15,25 @@ const ServiceExeName = "spec-kitty-service.exe"
 // there, so no console window opens at logon; otherwise exe itself. Other
 // systems, and the machine-wide Windows service (which has no desktop to
 // open a window on), run exe.
-func daemonExecutable(goos string, system bool, exe string, exists func(string) bool) string {
+//
+// resolve follows a link: a package manager's command alias (winget's
+// portable links) points at the real spec-kitty.exe, whose directory holds
+// spec-kitty-service.exe.
+func daemonExecutable(goos string, system bool, exe string, exists func(string) bool, resolve func(string) (string, error)) string {
 	if goos != "windows" || system || !strings.EqualFold(filepath.Ext(exe), ".exe") {
 		return exe
 	}
-	// The path is a Windows one; split it by hand so this also works (and
-	// is tested) on other systems.
-	i := strings.LastIndexAny(exe, `\/`)
-	gui := exe[:i+1] + ServiceExeName
-	if exists(gui) {
-		return gui
+	candidates := []string{exe}
+	if real, err := resolve(exe); err == nil && real != exe {
+		candidates = append(candidates, real)
+	}
+	for _, c := range candidates {
+		// The path is a Windows one; split it by hand so this also works
+		// (and is tested) on other systems.
+		i := strings.LastIndexAny(c, `\/`)
+		if gui := c[:i+1] + ServiceExeName; exists(gui) {
+			return gui
+		}
 	}
 	return exe
 }

@@ -116,7 +116,8 @@ scoop_arch() { # scoop_arch KEY ARCHIVE SUM
 		printf '%s\n' "$sep"
 		scoop_arch arm64 "$win_arm64" "$sum_arm64"
 	fi
-	printf '\n    },\n    "bin": [\n        "spec-kitty.exe",\n        "spec-kitty-tray.exe"\n    ]\n}\n'
+	# The tray is a GUI program: a Start-menu shortcut, not a console shim.
+	printf '\n    },\n    "bin": "spec-kitty.exe",\n    "shortcuts": [\n        [\n            "spec-kitty-tray.exe",\n            "spec-kitty-tray"\n        ]\n    ]\n}\n'
 } >"$dist/spec-kitty.json"
 
 id=SpecKitty.SpecKitty

@@ -64,7 +64,8 @@ func checkManifests(t *testing.T, dist, version, base string) (brew, scoop, wing
 		var s struct {
 			Version      string
 			License      string
-			Bin          []string
+			Bin          string
+			Shortcuts    [][]string
 			Architecture map[string]struct {
 				URL        string `json:"url"`
 				Hash       string `json:"hash"`
@@ -74,7 +75,7 @@ func checkManifests(t *testing.T, dist, version, base string) (brew, scoop, wing
 		if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dist, "spec-kitty.json"))), &s); err != nil {
 			t.Fatalf("scoop manifest: %v", err)
 		}
-		if s.Version != version || s.License != "MIT" || !slices.Contains(s.Bin, "spec-kitty.exe") {
+		if s.Version != version || s.License != "MIT" || s.Bin != "spec-kitty.exe" || len(s.Shortcuts) != 1 || s.Shortcuts[0][0] != "spec-kitty-tray.exe" {
 			t.Errorf("scoop manifest: %+v", s)
 		}
 		for _, a := range s.Architecture {
