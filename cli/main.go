@@ -36,6 +36,12 @@ func Main(ctx context.Context, args []string, env *Env) int {
 			return ExitOK
 		}
 	}
+	if len(args) == 1 && args[0] == "--version" {
+		args = []string{"version"} // the conventional spelling of `spec-kitty version`
+	}
+	if len(args) > 0 && args[0] == completeCommand {
+		return complete(env, args[1:])
+	}
 	root := NewTree(env)
 	cmd, rest, err := resolve(root, args)
 	if err != nil {
