@@ -4,7 +4,8 @@
 // program spec-kitty.exe stays what people type; `spec-kitty service install`
 // points the task at this binary when it sits next to spec-kitty.exe. It runs
 // nothing but `service run`: a GUI-subsystem program has no console to
-// print to, so any other command would fail silently.
+// print to, so any other command would fail silently. It applies the task's
+// --env-file (the recorded gate, host URL and home) first: see cli.ServiceMain.
 package main
 
 import (
@@ -17,13 +18,8 @@ import (
 )
 
 func main() {
-	args := os.Args[1:]
-	if len(args) < 2 || args[0] != "service" || args[1] != "run" {
-		os.Stderr.WriteString("spec-kitty-service: error: this program only runs `service run`; use spec-kitty for everything else\n")
-		os.Exit(cli.ExitUsage)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, args, cli.OSEnv())
+	code := cli.ServiceMain(ctx, os.Args[1:], cli.OSEnv())
 	stop()
 	os.Exit(code)
 }
