@@ -3,11 +3,14 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/service/svcmgr"
 )
 
 // TestHostedCommandsRecheckTheGate: every hosted command, reached directly
@@ -62,5 +65,42 @@ func TestHostedCommandsRecheckTheGate(t *testing.T) {
 	}
 	for _, c := range hosted {
 		walk(c)
+	}
+}
+
+// TestServiceMainAppliesEnvFile: the Windows launcher applies the task's env
+// file — the recorded gate included — before `service run` checks the gate,
+// while `spec-kitty service run --env-file` with the gate off still reads
+// nothing and prints only "rollout disabled".
+func TestServiceMainAppliesEnvFile(t *testing.T) {
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, "config.toml"), []byte("[sync]\nbackground_daemon = \"manual\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "service.env")
+	vars := map[string]string{rollout.EnvVar: "1", "SPEC_KITTY_HOME": home, "SPEC_KITTY_KEYCHAIN": "off"}
+	if err := os.WriteFile(file, []byte(svcmgr.FormatEnvFile(vars)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"service", "run", "--env-file", file}
+	run := func(main func(context.Context, []string, *Env) int) (int, string) {
+		var stdout, stderr bytes.Buffer
+		env := &Env{
+			Getenv: func(string) string { return "" }, // the user's environment: gate off
+			Stdin:  strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Now: time.Now, Dir: t.TempDir(),
+			UserHome:   func() (string, error) { return t.TempDir(), nil },
+			Executable: func() (string, error) { return "/nonexistent/spec-kitty", nil },
+		}
+		return main(context.Background(), args, env), stdout.String() + stderr.String()
+	}
+	if code, out := run(Main); code != ExitOK || strings.TrimSpace(out) != rolloutDisabledLine {
+		t.Errorf("spec-kitty service run, gate off: exit %d, output %q; want 0 and only %q", code, out, rolloutDisabledLine)
+	}
+	code, out := run(ServiceMain)
+	if code != ExitOK || strings.Contains(out, rolloutDisabledLine) {
+		t.Errorf("spec-kitty-service: exit %d, output %q; want the recorded gate applied (manual policy: exit 0)", code, out)
+	}
+	if code, _ := run(func(ctx context.Context, _ []string, env *Env) int { return ServiceMain(ctx, []string{"status"}, env) }); code != ExitUsage {
+		t.Errorf("spec-kitty-service status: exit %d, want %d", code, ExitUsage)
 	}
 }

@@ -36,12 +36,37 @@ func Main(ctx context.Context, args []string, env *Env) int {
 			return ExitOK
 		}
 	}
+	if len(args) == 1 && args[0] == "--version" {
+		args = []string{"version"} // the conventional spelling of `spec-kitty version`
+	}
+	if len(args) > 0 && args[0] == completeCommand {
+		return complete(env, args[1:])
+	}
 	root := NewTree(env)
 	cmd, rest, err := resolve(root, args)
 	if err != nil {
 		return report(env.Stderr, err, "")
 	}
 	return run(ctx, env, cmd, rest)
+}
+
+// ServiceMain is the entry point of spec-kitty-service, the launcher the
+// Windows logon task runs. A task cannot carry environment variables, so
+// `service install` records them in a file the task names with --env-file:
+// like a systemd unit's Environment= lines, that file is part of the service
+// definition, and the launcher applies it before anything else — gate
+// included. `spec-kitty service run` typed by a person still reads nothing
+// with the gate off (CONTRACTS §2).
+func ServiceMain(ctx context.Context, args []string, env *Env) int {
+	if !isServiceRun(args) {
+		fmt.Fprintln(env.Stderr, "spec-kitty-service: error: this program only runs `service run`; use spec-kitty for everything else")
+		return ExitUsage
+	}
+	e, err := withEnvFile(env, args)
+	if err != nil {
+		return report(env.Stderr, err, "spec-kitty help service run")
+	}
+	return Main(ctx, args, e)
 }
 
 // rolloutDisabledLine is all `service run` prints with the gate off.

@@ -3,9 +3,12 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -43,8 +46,11 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Cmds:                scriptCmds(),
 		Condition: func(cond string) (bool, error) {
-			if cond == "real" {
+			switch {
+			case cond == "real":
 				return realDir != "", nil
+			case strings.HasPrefix(cond, "tool:"):
+				return toolCondition(cond)
 			}
 			if cond == "systemd" {
 				// How kardianos (and sd_booted) tell systemd is PID 1.
@@ -65,4 +71,21 @@ func TestScripts(t *testing.T) {
 			return setupHosted(e)
 		},
 	})
+}
+
+// toolCondition answers [tool:NAME]: whether the program NAME is installed.
+// Under CI=true a missing tool is an error, not a skip (TESTING.md); make
+// test installs it (scripts/test-tools.sh).
+func toolCondition(cond string) (bool, error) {
+	name, ok := strings.CutPrefix(cond, "tool:")
+	if !ok {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") == "true" {
+			return false, fmt.Errorf("%s is required (CI=true): %v", name, err)
+		}
+		return false, nil
+	}
+	return true, nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
@@ -151,6 +153,7 @@ func serviceConfig(env *Env, system bool) (svcmgr.Config, error) {
 	if env.UserHome != nil {
 		home, _ = env.UserHome()
 	}
+	exe = daemonExecutable(runtime.GOOS, system, exe, fileExists, filepath.EvalSymlinks)
 	return svcmgr.Config{System: system, Executable: exe, Env: vars, HomeDir: home}, nil
 }
 

@@ -17,11 +17,12 @@ server error, bad state), 2 usage error, 130 interrupted.`
 func NewTree(env *Env) *Command {
 	root := &Command{
 		UsageLine: "spec-kitty <command> [flags]",
-		Short:     "spec-driven development missions, with optional hosted sync",
+		Short:     "spec-driven development missions in your git repository",
 		Long:      rootLong,
 	}
 	root.Commands = localCommands(env, func() *Command { return root })
 	if rollout.Enabled(env.Getenv) {
+		root.Short = "spec-driven development missions, with optional hosted sync"
 		root.Commands = append(root.Commands, hostedCommands(env)...)
 	}
 	return root
@@ -36,6 +37,7 @@ func localCommands(env *Env, root func() *Command) []*Command {
 		newStatusCmd(env),
 		newDoctorCmd(env),
 		newDashboardCmd(env),
+		newCompletionCmd(env),
 		// Registration list: one line per local noun.
 	}
 }

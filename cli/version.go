@@ -12,6 +12,8 @@ func newVersionCmd(env *Env) *Command {
 	c := &Command{
 		UsageLine: "spec-kitty version [--json]",
 		Short:     "print the version of spec-kitty",
+		Long: `Version prints the version of spec-kitty, the system it was built for and
+the Go release that built it. 'spec-kitty --version' prints the same line.`,
 	}
 	asJSON := c.Flags().Bool("json", false, "print the version as JSON")
 	c.Run = func(ctx context.Context, args []string) error {

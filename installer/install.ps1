@@ -38,6 +38,8 @@ $trayExe = Join-Path $From 'spec-kitty-tray.exe'
 $uninstaller = Join-Path $PSScriptRoot 'uninstall.ps1'
 if (-not (Test-Path -LiteralPath $exe -PathType Leaf)) { Fail "no spec-kitty.exe in $From (build it, or pass -From DIR)" }
 if (-not (Test-Path -LiteralPath $uninstaller -PathType Leaf)) { Fail "uninstall.ps1 is missing next to install.ps1 in $PSScriptRoot" }
+$serviceExe = Join-Path $From 'spec-kitty-service.exe'
+$haveServiceExe = Test-Path -LiteralPath $serviceExe -PathType Leaf
 $haveTray = Test-Path -LiteralPath $trayExe -PathType Leaf
 if ($TrayAutostart -and -not $haveTray) { Fail "-TrayAutostart given but there is no spec-kitty-tray.exe in $From" }
 
@@ -88,6 +90,9 @@ function Save-Manifest {
 
 New-Dirs $Prefix
 Put $exe (Join-Path $Prefix 'spec-kitty.exe')
+# The GUI-subsystem build of `service run`: `spec-kitty service install`
+# points the logon task at it so no console window opens at logon.
+if ($haveServiceExe) { Put $serviceExe (Join-Path $Prefix 'spec-kitty-service.exe') }
 if ($haveTray) { Put $trayExe (Join-Path $Prefix 'spec-kitty-tray.exe') }
 else { Write-Output "note: no spec-kitty-tray.exe in $From; the tray is not installed" }
 Put $uninstaller (Join-Path $Prefix 'uninstall.ps1')
@@ -114,6 +119,27 @@ if ($parts -notcontains $Prefix) {
 if ($TrayAutostart) {
     $runKey = 'HKCU:\Software\Microsoft\Windows\CurrentVersion\Run'
     $value = '"' + (Join-Path $Prefix 'spec-kitty-tray.exe') + '"'
+    # A Run entry cannot carry environment variables: record the opt-in and
+    # its settings from this shell in tray.env, which the tray reads first
+    # (the same three variables `spec-kitty service install` records).
+    $trayEnv = @()
+    foreach ($name in 'SPEC_KITTY_ENABLE_SAAS_SYNC', 'SPEC_KITTY_SAAS_URL', 'SPEC_KITTY_HOME') {
+        $v = [Environment]::GetEnvironmentVariable($name)
+        if ($v) {
+            if ($v -match "[`r`n]") { Fail "$name contains a line break and cannot be recorded" }
+            $trayEnv += "$name=$v"
+        }
+    }
+    if ($trayEnv.Count -gt 0) {
+        $envFile = Join-Path $Prefix 'tray.env'
+        if ($DryRun) { Write-Output "would write $envFile" }
+        else {
+            Set-Content -LiteralPath $envFile -Value (@('# Written by install.ps1; read by spec-kitty-tray --env-file.') + $trayEnv) -Encoding UTF8
+            Write-Output "wrote $envFile"
+        }
+        Record 'file' $envFile
+        $value += ' --env-file "' + $envFile + '"'
+    }
     if ($DryRun) { Write-Output "would set $runKey\spec-kitty-tray = $value" }
     else {
         Set-ItemProperty -LiteralPath $runKey -Name 'spec-kitty-tray' -Value $value

@@ -20,7 +20,9 @@ Installs spec-kitty and spec-kitty-tray into PREFIX/bin for the current user.
   --service          also run `spec-kitty service install` (the per-user
                      sync service; needs SPEC_KITTY_ENABLE_SAAS_SYNC=1)
   --tray-autostart   start spec-kitty-tray at login (XDG autostart entry on
-                     Linux, a LaunchAgent on macOS)
+                     Linux, a LaunchAgent on macOS); the entry records
+                     SPEC_KITTY_ENABLE_SAAS_SYNC, SPEC_KITTY_SAAS_URL and
+                     SPEC_KITTY_HOME from this shell
   --dry-run          print what would be done and change nothing
   -h, --help         show this help
 
@@ -102,6 +104,22 @@ for p in "$prefix" "$from"; do
 	esac
 done
 
+# The tray's autostart entry records the opt-in and its settings from this
+# shell, as `spec-kitty service install` does for the service: a login
+# session does not read the shell's profile.
+tray_env=
+for var in SPEC_KITTY_ENABLE_SAAS_SYNC SPEC_KITTY_SAAS_URL SPEC_KITTY_HOME; do
+	eval "val=\${$var:-}"
+	[ -n "$val" ] || continue
+	case $val in
+	*"$nl"* | *'"'* | *'`'* | *'$'* | *'\'* | *'%'* | *'&'* | *'<'* | *'>'* | *' '* | *"'"*)
+		usage_error "$var='$val' contains a character that cannot be recorded in the autostart entry (space, newline, quote, \` \$ \\ % & < >)"
+		;;
+	esac
+	tray_env="$tray_env $var=$val"
+done
+tray_env=${tray_env# }
+
 os=${SPEC_KITTY_INSTALL_OS:-$(uname -s)}
 case $os in
 Linux | Darwin) ;;
@@ -112,6 +130,16 @@ esac
 [ -f "$here/uninstall.sh" ] || die "uninstall.sh is missing next to install.sh in $here"
 have_tray=0
 [ -f "$from/spec-kitty-tray" ] && have_tray=1
+# A darwin tray built without cgo compiles but has no menu bar icon (its
+# --version says so): never install it as if it were the tray.
+stub_tray=0
+if [ "$have_tray" = 1 ] && [ "$os" = Darwin ] && grep -q 'stub: built without cgo' "$from/spec-kitty-tray" 2>/dev/null; then
+	stub_tray=1
+	have_tray=0
+	if [ "$tray_autostart" = 1 ]; then
+		die "$from/spec-kitty-tray is the stub built without cgo (no menu bar icon); build the tray on a Mac with CGO_ENABLED=1 ('make build' does), or leave out --tray-autostart"
+	fi
+fi
 if [ "$tray_autostart" = 1 ] && [ "$have_tray" = 0 ]; then
 	die "--tray-autostart given but there is no spec-kitty-tray binary in $from"
 fi
@@ -179,22 +207,46 @@ mkdirs "$bindir"
 put "$from/spec-kitty" "$bindir/spec-kitty" 755
 if [ "$have_tray" = 1 ]; then
 	put "$from/spec-kitty-tray" "$bindir/spec-kitty-tray" 755
+elif [ "$stub_tray" = 1 ]; then
+	say "note: $from/spec-kitty-tray is the stub built without cgo; the tray is not installed"
 else
 	say "note: no spec-kitty-tray in $from; the tray is not installed"
 fi
 mkdirs "$sharedir"
 put "$here/uninstall.sh" "$sharedir/uninstall.sh" 644
 
+# A release archive also holds man pages and shell completions next to the
+# binaries; install them where man and the shells look under PREFIX.
+if [ -d "$from/man" ]; then
+	for page in "$from"/man/*.1; do
+		[ -f "$page" ] || continue
+		mkdirs "$prefix/share/man/man1"
+		put "$page" "$prefix/share/man/man1/$(basename "$page")" 644
+	done
+fi
+for pair in spec-kitty.bash:bash-completion/completions/spec-kitty \
+	_spec-kitty:zsh/site-functions/_spec-kitty \
+	spec-kitty.fish:fish/vendor_completions.d/spec-kitty.fish; do
+	src=$from/completions/${pair%%:*}
+	dst=$prefix/share/${pair#*:}
+	[ -f "$src" ] || continue
+	mkdirs "$(dirname "$dst")"
+	put "$src" "$dst" 644
+done
+
 if [ "$tray_autostart" = 1 ]; then
 	if [ "$os" = Linux ]; then
 		autostart=${XDG_CONFIG_HOME:-$HOME/.config}/autostart
 		mkdirs "$autostart"
+		exec_line="\"$bindir/spec-kitty-tray\""
+		[ -z "$tray_env" ] || exec_line="env $tray_env $exec_line"
 		write "$autostart/spec-kitty-tray.desktop" 644 <<EOF
 [Desktop Entry]
 Type=Application
 Name=Spec Kitty Sync
 Comment=Spec Kitty Sync status in the system tray
-Exec="$bindir/spec-kitty-tray"
+TryExec=$bindir/spec-kitty-tray
+Exec=$exec_line
 Terminal=false
 NoDisplay=true
 X-GNOME-Autostart-enabled=true
@@ -202,6 +254,19 @@ EOF
 	else
 		agents=$HOME/Library/LaunchAgents
 		mkdirs "$agents"
+		plist_env=
+		if [ -n "$tray_env" ]; then
+			plist_env="	<key>EnvironmentVariables</key>
+	<dict>"
+			for kv in $tray_env; do
+				plist_env="$plist_env
+		<key>${kv%%=*}</key>
+		<string>${kv#*=}</string>"
+			done
+			plist_env="$plist_env
+	</dict>
+"
+		fi
 		write "$agents/spec-kitty-tray.plist" 644 <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
@@ -219,7 +284,7 @@ EOF
 	<string>Aqua</string>
 	<key>ProcessType</key>
 	<string>Interactive</string>
-</dict>
+${plist_env}</dict>
 </plist>
 EOF
 		record tray-agent "$agents/spec-kitty-tray.plist"

@@ -5,7 +5,9 @@ package installer_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/xml"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -411,5 +413,186 @@ func TestPackagedDesktopEntryMatchesInstallSh(t *testing.T) {
 	got = strings.ReplaceAll(got, filepath.Join(w.prefix, "bin"), "/usr/bin")
 	if diff := cmp.Diff(readFile(t, filepath.Join("packaging", "spec-kitty-tray.desktop")), got); diff != "" {
 		t.Errorf("packaging/spec-kitty-tray.desktop differs from install.sh's entry (-packaged +install.sh):\n%s", diff)
+	}
+}
+
+// The tray's autostart entry records the opt-in and its settings from the
+// installing shell, like `spec-kitty service install` does, on both systems.
+func TestTrayAutostartRecordsGate(t *testing.T) {
+	for _, goos := range []string{"Linux", "Darwin"} {
+		t.Run(goos, func(t *testing.T) {
+			w := newWorld(t, shells(t)[0], goos)
+			home := filepath.Join(w.root, "state")
+			w.env = append(w.env, "SPEC_KITTY_ENABLE_SAAS_SYNC=1", "SPEC_KITTY_SAAS_URL=https://sync.example.com", "SPEC_KITTY_HOME="+home)
+			if _, stderr, code := w.install("--tray-autostart"); code != 0 {
+				t.Fatal(stderr)
+			}
+			bin := filepath.Join(w.prefix, "bin")
+			if goos == "Linux" {
+				got := readFile(t, filepath.Join(w.home, ".config", "autostart", "spec-kitty-tray.desktop"))
+				want := "Exec=env SPEC_KITTY_ENABLE_SAAS_SYNC=1 SPEC_KITTY_SAAS_URL=https://sync.example.com SPEC_KITTY_HOME=" + home + ` "` + bin + `/spec-kitty-tray"` + "\n"
+				if !strings.Contains(got, want) || !strings.Contains(got, "TryExec="+bin+"/spec-kitty-tray\n") {
+					t.Errorf("desktop entry lacks %q or TryExec:\n%s", want, got)
+				}
+				return
+			}
+			got := readFile(t, filepath.Join(w.home, "Library", "LaunchAgents", "spec-kitty-tray.plist"))
+			env := plistEnv(t, got)
+			want := map[string]string{"SPEC_KITTY_ENABLE_SAAS_SYNC": "1", "SPEC_KITTY_SAAS_URL": "https://sync.example.com", "SPEC_KITTY_HOME": home}
+			if diff := cmp.Diff(want, env); diff != "" {
+				t.Errorf("plist EnvironmentVariables (-want +got):\n%s\n%s", diff, got)
+			}
+		})
+	}
+	t.Run("unrecordable value", func(t *testing.T) {
+		w := newWorld(t, shells(t)[0], "Linux")
+		w.env = append(w.env, "SPEC_KITTY_HOME=/tmp/a b")
+		before := w.snapshot()
+		_, stderr, code := w.install("--tray-autostart")
+		if code != 2 || !strings.Contains(stderr, "SPEC_KITTY_HOME='/tmp/a b' contains a character that cannot be recorded") {
+			t.Errorf("exit %d, stderr:\n%s", code, stderr)
+		}
+		if diff := cmp.Diff(before, w.snapshot()); diff != "" {
+			t.Errorf("a refused install changed the tree:\n%s", diff)
+		}
+	})
+}
+
+// plistEnv parses a LaunchAgent plist (it must be well-formed XML) and
+// returns its EnvironmentVariables dict.
+func plistEnv(t *testing.T, data string) map[string]string {
+	t.Helper()
+	dec := xml.NewDecoder(strings.NewReader(data))
+	dec.Strict = true
+	var inEnv bool
+	depth, envDepth := 0, 0
+	var last string
+	env := map[string]string{}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("plist is not well-formed XML: %v\n%s", err, data)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if inEnv && tok.Name.Local == "dict" && envDepth == 0 {
+				envDepth = depth
+			}
+		case xml.EndElement:
+			if envDepth != 0 && depth == envDepth {
+				inEnv, envDepth = false, 0
+			}
+			depth--
+		case xml.CharData:
+			s := strings.TrimSpace(string(tok))
+			if s == "" {
+				continue
+			}
+			if s == "EnvironmentVariables" {
+				inEnv = true
+				continue
+			}
+			if envDepth != 0 {
+				if last == "" {
+					last = s
+				} else {
+					env[last] = s
+					last = ""
+				}
+			}
+		}
+	}
+	return env
+}
+
+// A macOS tray built without cgo is never installed as the tray.
+func TestInstallRefusesStubTray(t *testing.T) {
+	stub := "#!/bin/sh\n# stub: built without cgo, no menu bar icon\nexit 1\n"
+	t.Run("autostart", func(t *testing.T) {
+		w := newWorld(t, shells(t)[0], "Darwin")
+		if err := os.WriteFile(filepath.Join(w.from, "spec-kitty-tray"), []byte(stub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		before := w.snapshot()
+		_, stderr, code := w.install("--tray-autostart")
+		if code != 1 || !strings.Contains(stderr, "is the stub built without cgo") {
+			t.Errorf("exit %d, stderr:\n%s", code, stderr)
+		}
+		if diff := cmp.Diff(before, w.snapshot()); diff != "" {
+			t.Errorf("a refused install changed the tree:\n%s", diff)
+		}
+	})
+	t.Run("plain install", func(t *testing.T) {
+		w := newWorld(t, shells(t)[0], "Darwin")
+		if err := os.WriteFile(filepath.Join(w.from, "spec-kitty-tray"), []byte(stub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		stdout, stderr, code := w.install()
+		if code != 0 {
+			t.Fatal(stderr)
+		}
+		if !strings.Contains(stdout, "is the stub built without cgo; the tray is not installed") {
+			t.Errorf("no note about the stub:\n%s", stdout)
+		}
+		if _, err := os.Stat(filepath.Join(w.prefix, "bin", "spec-kitty-tray")); err == nil {
+			t.Error("the stub tray was installed")
+		}
+		if _, err := os.Stat(filepath.Join(w.prefix, "bin", "spec-kitty")); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("linux is not affected", func(t *testing.T) {
+		w := newWorld(t, shells(t)[0], "Linux")
+		if err := os.WriteFile(filepath.Join(w.from, "spec-kitty-tray"), []byte(stub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if _, stderr, code := w.install(); code != 0 {
+			t.Fatal(stderr)
+		}
+		if _, err := os.Stat(filepath.Join(w.prefix, "bin", "spec-kitty-tray")); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// From a release archive's layout, man pages and completions are installed
+// under PREFIX/share and uninstalled with the rest.
+func TestInstallManAndCompletions(t *testing.T) {
+	w := newWorld(t, shells(t)[0], "Linux")
+	for name, data := range map[string]string{
+		"man/spec-kitty.1":            ".TH SPEC-KITTY 1\n",
+		"man/spec-kitty-config.1":     ".TH SPEC-KITTY-CONFIG 1\n",
+		"completions/spec-kitty.bash": "# bash\n",
+		"completions/_spec-kitty":     "#compdef spec-kitty\n",
+		"completions/spec-kitty.fish": "# fish\n",
+		"completions/spec-kitty.ps1":  "# powershell\n",
+	} {
+		p := filepath.Join(w.from, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := w.snapshot()
+	if _, stderr, code := w.install(); code != 0 {
+		t.Fatal(stderr)
+	}
+	share := filepath.Join(w.prefix, "share")
+	for _, p := range []string{"man/man1/spec-kitty.1", "man/man1/spec-kitty-config.1", "bash-completion/completions/spec-kitty", "zsh/site-functions/_spec-kitty", "fish/vendor_completions.d/spec-kitty.fish"} {
+		if _, err := os.Stat(filepath.Join(share, p)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, stderr, code := w.uninstall(); code != 0 {
+		t.Fatal(stderr)
+	}
+	if diff := cmp.Diff(before, w.snapshot()); diff != "" {
+		t.Errorf("install + uninstall changed the tree (-before +after):\n%s", diff)
 	}
 }

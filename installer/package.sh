@@ -5,12 +5,13 @@
 #   --out DIR      where the packages go (default: dist)
 #   --bin-dir DIR  take prebuilt linux binaries spec-kitty and spec-kitty-tray
 #                  from DIR instead of building them
-# environment: SPEC_KITTY_VERSION (default: from `git describe`, else 0.0.0),
-#   GOARCH (default: go env GOARCH), SPEC_KITTY_MAINTAINER.
+# environment: SPEC_KITTY_VERSION (default: scripts/version.sh), GOARCH
+#   (default: go env GOARCH), SPEC_KITTY_MAINTAINER.
+# nfpm is the tool pinned in go.mod (`go tool nfpm`), so packaging works
+# offline from the module cache.
 set -eu
 
 me=package.sh
-nfpm=github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 
 die() {
 	echo "$me: error: $*" >&2
@@ -43,13 +44,11 @@ cd "$root"
 
 arch=${GOARCH:-$(go env GOARCH)}
 version=${SPEC_KITTY_VERSION:-}
-if [ -z "$version" ]; then
-	version=$(git describe --tags --match 'v[0-9]*' 2>/dev/null || true)
-	version=${version#v}
-fi
-[ -n "$version" ] || version=0.0.0
+[ -n "$version" ] || version=$(sh scripts/version.sh)
 
-go run ./installer/gen -check || die "the packaged unit is stale: run 'go run ./installer/gen'"
+# The helpers run here: build them for this machine whatever GOARCH says.
+hostenv="GOOS=$(go env GOHOSTOS) GOARCH=$(go env GOHOSTARCH)"
+env $hostenv go run ./installer/gen -check || die "the packaged unit is stale: run 'go run ./installer/gen'"
 
 mkdir -p "$out"
 if [ -z "$bin_dir" ]; then
@@ -68,9 +67,17 @@ for name in spec-kitty spec-kitty-tray; do
 	[ -f "$bin_dir/$name" ] || die "missing $bin_dir/$name"
 done
 
+# Man pages are shipped gzipped (-n: no name or time stamp, reproducible).
+stage=$(mktemp -d "${TMPDIR:-/tmp}/spec-kitty-package.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir "$stage/man"
+for page in docs/man/*.1; do
+	gzip -9nc "$page" >"$stage/man/$(basename "$page").gz"
+done
+
 for packager in deb rpm; do
-	SPEC_KITTY_ARCH=$arch SPEC_KITTY_VERSION=$version SPEC_KITTY_BIN_DIR=$bin_dir \
-		SPEC_KITTY_MAINTAINER=${SPEC_KITTY_MAINTAINER:-Spec Kitty maintainers} \
-		go run "$nfpm" package --config installer/nfpm.yaml --packager "$packager" --target "$out/" ||
+	SPEC_KITTY_ARCH=$arch SPEC_KITTY_VERSION=$version SPEC_KITTY_BIN_DIR=$bin_dir SPEC_KITTY_STAGE=$stage \
+		SPEC_KITTY_MAINTAINER=${SPEC_KITTY_MAINTAINER:-Spec Kitty maintainers <spec-kitty@users.noreply.github.com>} \
+		env $hostenv go tool nfpm package --config installer/nfpm.yaml --packager "$packager" --target "$out/" ||
 		die "nfpm $packager failed"
 done

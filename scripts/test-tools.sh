@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the tools the tests drive for real are installed: Chromium (the
 # dashboard's browser test), dbus-daemon (tray), strace (no-network proofs),
-# systemd-analyze (unit verification), sqlite3, dpkg-deb. As root it installs
+# systemd-analyze (unit verification), sqlite3, dpkg-deb, rpm (package
+# metadata), man and groff (man pages), zip (release archives), zsh and fish
+# (completion scripts). As root it installs
 # what is missing with apt-get; otherwise it names what is missing and fails
 # under CI=true (tests fail rather than skip there).
 set -euo pipefail
@@ -15,6 +17,12 @@ have systemd-analyze || need+=(systemd)
 have sqlite3 || need+=(sqlite3)
 have dpkg-deb || need+=(dpkg)
 have xvfb-run || need+=(xvfb)
+have rpm || need+=(rpm)
+have man || need+=(man-db)
+have groff || need+=(groff-base)
+have zip || need+=(zip)
+have zsh || need+=(zsh)
+have fish || need+=(fish)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "test tools: all present"

@@ -1,0 +1,25 @@
+// Command spec-kitty-service is `spec-kitty service run` built for the
+// Windows GUI subsystem (-ldflags=-H=windowsgui), so the per-user logon task
+// that runs the background daemon opens no console window. The console
+// program spec-kitty.exe stays what people type; `spec-kitty service install`
+// points the task at this binary when it sits next to spec-kitty.exe. It runs
+// nothing but `service run`: a GUI-subsystem program has no console to
+// print to, so any other command would fail silently. It applies the task's
+// --env-file (the recorded gate, host URL and home) first: see cli.ServiceMain.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spec-kitty/spec-kitty-sync/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.ServiceMain(ctx, os.Args[1:], cli.OSEnv())
+	stop()
+	os.Exit(code)
+}
