@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/spec-kitty/spec-kitty-sync/cli/internal/stealthtest"
+	"github.com/spec-kitty/spec-kitty-sync/service/svcmgr"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and docs/cli.md")
@@ -149,4 +150,16 @@ func TestUsageLinesNameEveryFlag(t *testing.T) {
 		}
 	}
 	walk(treeFor("1"))
+}
+
+// TestServiceInstallHelpNamesRecordedVars: the help of `service install`
+// names every variable the service definition records.
+func TestServiceInstallHelpNamesRecordedVars(t *testing.T) {
+	c := treeFor("1").Lookup("service").Lookup("install")
+	text := strings.Join(strings.Fields(c.Long), " ")
+	for _, k := range svcmgr.EnvKeys {
+		if !strings.Contains(text, k) {
+			t.Errorf("service install help does not name %s, which it records", k)
+		}
+	}
 }
