@@ -299,21 +299,10 @@ func decide(in Input) (Look, string, string) {
 // errorWording words the daemon's last error as the CLI words a readiness
 // failure: its message and next step, not the raw HTTP text.
 func errorWording(st localapi.State) (message, next string) {
-	if s := readiness.State(st.LastErrorState); s != "" {
-		if msg, nxt := readiness.Wording(s); msg != "" {
-			host := st.Host
-			if host == "" {
-				host = "the SaaS host"
-			}
-			r := strings.NewReplacer("{host}", host, "{mission}", "this repository")
-			return r.Replace(msg), r.Replace(nxt)
-		}
+	if st.LastError == "" {
+		st.LastError = "unknown error"
 	}
-	if st.LastErrorStatus > 0 {
-		return fmt.Sprintf("The SaaS host answered HTTP %d; sync retries automatically.", st.LastErrorStatus),
-			"Run `spec-kitty sync status` for details."
-	}
-	return "Last sync failed: " + st.LastError, "Run `spec-kitty sync status` for details."
+	return st.ErrorWording()
 }
 
 // withNext appends a next step to a tooltip phrase.

@@ -434,6 +434,18 @@ func TestSyncPanel(t *testing.T) {
 			shown: map[string]string{"daemon": "stopped", "pid": "—", "last_error": "host said 503 (2026-11-27 11:00 UTC)", "failures": "3"},
 		},
 		{
+			// An error the daemon classified is worded as the CLI words it.
+			name: "host unreachable, worded",
+			setup: func(t *testing.T, r *rig) {
+				writeState(t, r.home, localapi.State{PID: deadPID, Host: "https://sync.example.com", LastError: "https://sync.example.com: POST /api/v1/events/batch/: connection refused",
+					LastErrorState: "host_unreachable", LastErrorAt: at(11), ConsecutiveFailures: 2})
+			},
+			daemon: daemonStatus{State: DaemonStopped, LastError: "https://sync.example.com: POST /api/v1/events/batch/: connection refused", LastErrorAt: ptr(at(11)),
+				LastErrorMessage: "The configured SaaS host did not respond within 2 seconds.", LastErrorNext: "Check network connectivity to `https://sync.example.com` and retry.", ConsecutiveFailures: 2},
+			policy: "auto", tone: "error",
+			shown: map[string]string{"last_error": "The configured SaaS host did not respond within 2 seconds. Check network connectivity to `https://sync.example.com` and retry. (2026-11-27 11:00 UTC)"},
+		},
+		{
 			name:   "unreadable config",
 			setup:  func(t *testing.T, r *rig) { r.polErr = errors.New("config.toml:3:1: bad") },
 			daemon: daemonStatus{State: DaemonStopped},

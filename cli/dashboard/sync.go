@@ -43,16 +43,20 @@ type syncStatus struct {
 }
 
 type daemonStatus struct {
-	State               string     `json:"state"`
-	PID                 int        `json:"pid,omitempty"`
-	StartedAt           *time.Time `json:"started_at,omitempty"`
-	LastSyncAt          *time.Time `json:"last_sync_at,omitempty"`
-	LastError           string     `json:"last_error,omitempty"`
-	LastErrorAt         *time.Time `json:"last_error_at,omitempty"`
-	ConsecutiveFailures int        `json:"consecutive_failures"`
-	Delivered           int64      `json:"delivered"`
-	AuthMissing         bool       `json:"auth_missing,omitempty"`
-	Error               string     `json:"error,omitempty"` // the state file could not be read
+	State       string     `json:"state"`
+	PID         int        `json:"pid,omitempty"`
+	StartedAt   *time.Time `json:"started_at,omitempty"`
+	LastSyncAt  *time.Time `json:"last_sync_at,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	// LastErrorMessage and LastErrorNext word LastError as the CLI words a
+	// readiness failure (see localapi.State.ErrorWording).
+	LastErrorMessage    string `json:"last_error_message,omitempty"`
+	LastErrorNext       string `json:"last_error_next,omitempty"`
+	ConsecutiveFailures int    `json:"consecutive_failures"`
+	Delivered           int64  `json:"delivered"`
+	AuthMissing         bool   `json:"auth_missing,omitempty"`
+	Error               string `json:"error,omitempty"` // the state file could not be read
 }
 
 type queueStatus struct {
@@ -139,6 +143,9 @@ func (s *Server) syncStatus(ctx context.Context) syncStatus {
 				st.Daemon.LastSyncAt = timePtr(ds.LastSyncAt)
 				st.Daemon.LastError = ds.LastError
 				st.Daemon.LastErrorAt = timePtr(ds.LastErrorAt)
+				if ds.LastErrorState != "" || ds.LastErrorStatus > 0 {
+					st.Daemon.LastErrorMessage, st.Daemon.LastErrorNext = ds.ErrorWording()
+				}
 				st.Daemon.ConsecutiveFailures = ds.ConsecutiveFailures
 			}
 			st.Queue = s.queueStats(ctx, h.Queue())
@@ -196,6 +203,9 @@ func display(st syncStatus) (map[string]string, string) {
 	d["last_error"] = "none"
 	if st.Daemon.LastError != "" {
 		d["last_error"] = st.Daemon.LastError
+		if st.Daemon.LastErrorMessage != "" {
+			d["last_error"] = st.Daemon.LastErrorMessage + " " + st.Daemon.LastErrorNext
+		}
 		if st.Daemon.LastErrorAt != nil {
 			d["last_error"] += " (" + when(*st.Daemon.LastErrorAt) + ")"
 		}

@@ -199,3 +199,28 @@ func WriteLastSync(path string, ls LastSync) error {
 	}
 	return atomicfile.Write(path, append(b, '\n'), 0o600)
 }
+
+// ErrorWording words the daemon's last error as the CLI words a readiness
+// failure — its message and next step — instead of the raw LastError: from
+// LastErrorState when the error amounts to a readiness state, else from the
+// host's HTTP status, else the raw text. Empty when there is no error.
+func (s State) ErrorWording() (message, next string) {
+	if s.LastError == "" {
+		return "", ""
+	}
+	if st := readiness.State(s.LastErrorState); st != "" {
+		if msg, nxt := readiness.Wording(st); msg != "" {
+			host := s.Host
+			if host == "" {
+				host = "the SaaS host"
+			}
+			r := strings.NewReplacer("{host}", host, "{mission}", "this repository")
+			return r.Replace(msg), r.Replace(nxt)
+		}
+	}
+	if s.LastErrorStatus > 0 {
+		return fmt.Sprintf("The SaaS host answered HTTP %d; sync retries automatically.", s.LastErrorStatus),
+			"Run `spec-kitty sync status` for details."
+	}
+	return "Last sync failed: " + s.LastError, "Run `spec-kitty sync status` for details."
+}
