@@ -117,41 +117,8 @@ func TestBrowserBoardLive(t *testing.T) {
 	base := srv.URL()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 720),
-	)
-	defer cancelAlloc()
-	bctx, cancelB := chromedp.NewContext(allocCtx)
-	defer cancelB()
-	bctx, cancelT := context.WithTimeout(bctx, 60*time.Second)
-	defer cancelT()
-	var (
-		problemsMu sync.Mutex
-		problems   []string
-	)
-	msgs := chromedp.Console(bctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError {
-				problemsMu.Lock()
-				problems = append(problems, fmt.Sprintf("%s (%s)", m, m.URL))
-				problemsMu.Unlock()
-			}
-		}
-	}()
+	bctx, checkConsole := browser(t, ctx, chrome, 1280, 720)
+
 	dir := artifacts(t)
 	shot := func(name string, b []byte) {
 		p := filepath.Join(dir, name)
@@ -244,9 +211,5 @@ func TestBrowserBoardLive(t *testing.T) {
 	shot("dashboard-manual.png", run(t, bctx, chromedp.Screenshot(chromedp.ID("sync-panel"))))
 	setGate("")
 
-	problemsMu.Lock()
-	defer problemsMu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser console: %s", p)
-	}
+	checkConsole()
 }

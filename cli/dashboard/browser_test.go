@@ -171,45 +171,7 @@ func TestBrowser(t *testing.T) {
 	})
 	base := srv.URL()
 
-	// Chromium with exactly the flags of TESTING.md.
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 860),
-	)
-	defer cancelAlloc()
-	bctx, cancelB := chromedp.NewContext(allocCtx)
-	defer cancelB()
-	bctx, cancelT := context.WithTimeout(bctx, 60*time.Second)
-	defer cancelT()
-
-	// Every console message of the page: an exception or an error (a CSP
-	// violation, a failed fetch) fails the test at the end.
-	var (
-		problemsMu sync.Mutex
-		problems   []string
-	)
-	msgs := chromedp.Console(bctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError {
-				problemsMu.Lock()
-				problems = append(problems, fmt.Sprintf("%s (%s)", m, m.URL))
-				problemsMu.Unlock()
-			}
-		}
-	}()
+	bctx, checkConsole := browser(t, ctx, chrome, 1280, 860)
 
 	dir := artifacts(t)
 	shot := func(name string, b []byte) {
@@ -304,10 +266,55 @@ func TestBrowser(t *testing.T) {
 	}
 	shot("dashboard-sync.png", run(t, bctx, chromedp.Screenshot(chromedp.ID("sync-panel"))))
 
-	problemsMu.Lock()
-	defer problemsMu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser console: %s", p)
+	checkConsole()
+}
+
+// browser starts headless Chromium with exactly the flags of TESTING.md and
+// returns its context (ended when the test ends) and a check, to call last,
+// that fails the test for every exception or console error the pages
+// raised (a CSP violation, a failed fetch).
+func browser(t *testing.T, ctx context.Context, chrome string, width, height int) (context.Context, func()) {
+	t.Helper()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chrome),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(width, height),
+	)
+	bctx, cancelB := chromedp.NewContext(allocCtx)
+	bctx, cancelT := context.WithTimeout(bctx, 60*time.Second)
+	t.Cleanup(func() { cancelT(); cancelB(); cancelAlloc() })
+	var (
+		mu       sync.Mutex
+		problems []string
+	)
+	msgs := chromedp.Console(bctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == chromedp.ConsoleError {
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("%s (%s)", m, m.URL))
+				mu.Unlock()
+			}
+		}
+	}()
+	return bctx, func() {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("browser console: %s", p)
+		}
 	}
 }
 
