@@ -83,6 +83,9 @@ type Queue struct {
 	// migrated (the Python CLI's layout); noQueueTable: not even its
 	// queue table exists.
 	unmigrated, noQueueTable bool
+	// noCounts: a read-only open of a database from before queue_counts
+	// (schema version 4); Stats counts rows instead.
+	noCounts bool
 }
 
 // Open opens the queue at path, creating the file 0600 if it does not exist,
@@ -174,6 +177,7 @@ func (q *Queue) checkReadable(ctx context.Context) error {
 		q.unmigrated = true
 		q.noQueueTable = !tables["queue"]
 	}
+	q.noCounts = !tables["queue_counts"]
 	return nil
 }
 
@@ -251,9 +255,14 @@ func dsn(abs string, busy time.Duration, readOnly bool) string {
 		return u.String() + "?" + mode + "&_pragma=" + url.QueryEscape("busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")") +
 			"&_pragma=" + url.QueryEscape("query_only(1)")
 	}
+	// auto_vacuum takes effect only on a database without tables (a new
+	// one) or at the next VACUUM (see Compact); journal_size_limit makes
+	// SQLite cut the WAL back to 64 MiB whenever it starts it over.
 	q := "_txlock=immediate" +
 		"&_pragma=" + url.QueryEscape("busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")") +
+		"&_pragma=" + url.QueryEscape("auto_vacuum(INCREMENTAL)") +
 		"&_pragma=" + url.QueryEscape("journal_mode(WAL)") +
+		"&_pragma=" + url.QueryEscape("journal_size_limit("+strconv.Itoa(walLimit)+")") +
 		"&_pragma=" + url.QueryEscape("synchronous(NORMAL)")
 	return u.String() + "?" + q
 }
