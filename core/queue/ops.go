@@ -295,6 +295,13 @@ type Leased struct {
 // (_try_coalesce rewrites event_id, data and timestamp in place, keeping
 // the id) goes where its last merge put it, as Python would send it.
 func (q *Queue) Lease(ctx context.Context, now time.Time, max int, maxBytes int, leaseFor time.Duration) ([]Leased, error) {
+	return q.LeaseDue(ctx, now, now, max, maxBytes, leaseFor)
+}
+
+// LeaseDue is Lease of the events due by dueBy (>= now) rather than now:
+// an uploader that has just seen the host recover sends what the outage
+// held back without waiting out each event's backoff.
+func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, maxBytes int, leaseFor time.Duration) ([]Leased, error) {
 	if max <= 0 {
 		return nil, nil
 	}
@@ -309,9 +316,9 @@ func (q *Queue) Lease(ctx context.Context, now time.Time, max int, maxBytes int,
 		rows, err := tx.QueryContext(ctx, `SELECT id, event_id, event_type, data, CAST(timestamp AS INTEGER),
 				COALESCE(retry_count, 0), COALESCE(coalesce_key, '')
 			FROM queue
-			WHERE (next_attempt_at IS NULL OR next_attempt_at <= ?1)
+			WHERE (next_attempt_at IS NULL OR next_attempt_at <= ?3)
 			  AND (leased_until IS NULL OR leased_until <= ?1)
-			ORDER BY timestamp, id LIMIT ?2`, nowMS, max)
+			ORDER BY timestamp, id LIMIT ?2`, nowMS, max, unixMS(dueBy))
 		if err != nil {
 			return err
 		}

@@ -421,6 +421,15 @@ func crashKill9(t *testing.T, rounds, perRound int) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		if r.delivered() {
+			// The previous generation may have finished the job: wait
+			// until this one is up (its state file is written after its
+			// signal handler is set) so SIGTERM tests a clean stop, not
+			// a process still starting.
+			for up := time.Now().Add(10 * time.Second); time.Now().Before(up); time.Sleep(10 * time.Millisecond) {
+				if st, ok, _ := localapi.ReadState(r.home.DaemonState()); ok && st.PID == cmd.Process.Pid {
+					break
+				}
+			}
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}

@@ -108,8 +108,10 @@ func TestNoLossUnderEveryFaultSwitch(t *testing.T) {
 		{name: "too_many_requests long retry-after", f: hostedtest.Faults{TooManyRequests: 1, RetryAfter: 2}},
 		{name: "unauthorized_next refreshed", f: hostedtest.Faults{UnauthorizedNext: 1}, refresh: true, refreshes: 1},
 		// Two 401s in a row: the retry after the refresh is refused too, so
-		// the cycle stops with AuthMissing; the next one refreshes again.
-		{name: "unauthorized_next twice refreshed", f: hostedtest.Faults{UnauthorizedNext: 3}, refresh: true, authMissing: true, refreshes: 2},
+		// the cycle stops with AuthMissing; a later one refreshes again —
+		// unless the third 401 went to a batch in flight beside the first,
+		// which then shared the first refresh (the batches overlap).
+		{name: "unauthorized_next twice refreshed", f: hostedtest.Faults{UnauthorizedNext: 3}, refresh: true, authMissing: true, refreshes: 1},
 		{name: "unauthorized_next static token", f: hostedtest.Faults{UnauthorizedNext: 1}, authMissing: true},
 		{name: "every switch at once", f: allSwitches, refresh: true},
 	}
