@@ -382,7 +382,22 @@ func crashKill9(t *testing.T, rounds, perRound int) {
 				sleepIn(r.wrng, 0, 60*time.Millisecond)
 			}
 		})
-		sleepIn(r.rng, 10*time.Millisecond, 900*time.Millisecond)
+		// The daemon delivers a round's events within a few dozen
+		// milliseconds of their writing, so a kill at a uniformly random
+		// moment mostly finds it idle. One kill in four is such a random
+		// one (start-up included); the others wait until events are
+		// queued and then strike within 20 ms: during an import, an
+		// upload or a settle.
+		if r.rng.IntN(4) == 0 {
+			sleepIn(r.rng, 10*time.Millisecond, 400*time.Millisecond)
+		} else {
+			for until := time.Now().Add(2 * time.Second); time.Now().Before(until); time.Sleep(2 * time.Millisecond) {
+				if st, err := r.q.Stats(context.Background()); err == nil && st.Depth > 0 {
+					break
+				}
+			}
+			sleepIn(r.rng, 0, 20*time.Millisecond)
+		}
 		r.kill9(cmd)
 		wg.Wait()
 		if werr != nil {
