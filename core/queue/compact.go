@@ -6,8 +6,13 @@ import (
 	"fmt"
 )
 
-// walLimit is the size the WAL is cut back to after a checkpoint.
-const walLimit = 64 << 20
+// walLimit is the size the WAL is cut back to after a checkpoint;
+// walCheckpointPages (4 KiB pages) the WAL size at which a commit
+// checkpoints it.
+const (
+	walLimit           = 64 << 20
+	walCheckpointPages = 4096
+)
 
 // Compaction thresholds: free space worth giving back, how many pages one
 // incremental step frees (one short write transaction each, so a

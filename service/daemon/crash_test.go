@@ -49,8 +49,17 @@ func TestMain(m *testing.M) {
 	if os.Getenv(crashChildEnv) == "1" {
 		os.Exit(crashChild())
 	}
+	if runChild != nil {
+		if code, ok := runChild(); ok {
+			os.Exit(code)
+		}
+	}
 	os.Exit(m.Run())
 }
+
+// runChild, set on Linux by the upload benchmark, runs another child
+// process role when its environment asks for one.
+var runChild func() (code int, ok bool)
 
 // crashChild is the daemon process of TestCrashKill9: daemon.Run with the
 // real Engine over the shared queue, uploading to the parent's hostedtest
