@@ -13,6 +13,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
+	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
 )
@@ -97,6 +98,10 @@ host refused some for good (dead letters: see 'spec-kitty sync status' and
 			}
 			if errors.Is(runErr, daemon.ErrNotSignedIn) {
 				return withHint(failf("%s", runErr), "run `spec-kitty auth login`")
+			}
+			if queue.IsDiskFull(runErr) {
+				return withHint(failf("the disk is full: %s", runErr), fmt.Sprintf(
+					"nothing is lost: %d events stay queued and the lines not imported yet stay in their files; free some disk space and run `spec-kitty sync run` again", sum.QueueDepth))
 			}
 			return withHint(failf("%s", runErr), fmt.Sprintf("%d events stay queued; run `spec-kitty sync run` again later", sum.QueueDepth))
 		}

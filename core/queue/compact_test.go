@@ -3,9 +3,11 @@ package queue
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -182,5 +184,27 @@ func TestImportBatchComparesCursors(t *testing.T) {
 	c, _, err := q.Cursor(ctx, "/r", "/r/a.jsonl")
 	if err != nil || c.Offset != 200 {
 		t.Errorf("cursor = %+v, %v; want offset 200", c, err)
+	}
+}
+
+// TestIsDiskFull recognises SQLite's own "database or disk is full" (here
+// from a page limit) and ENOSPC, and nothing else.
+func TestIsDiskFull(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "full.db")+"?_pragma=max_page_count(8)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	_, err = db.Exec(`CREATE TABLE t (v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+		INSERT INTO t SELECT printf('%0500d', i) FROM n`)
+	if !IsDiskFull(err) {
+		t.Errorf("IsDiskFull(%v) = false, want true", err)
+	}
+	if !IsDiskFull(fmt.Errorf("write: %w", syscall.ENOSPC)) {
+		t.Error("IsDiskFull(ENOSPC) = false")
+	}
+	if IsDiskFull(ErrQueueFull) || IsDiskFull(nil) {
+		t.Error("IsDiskFull of a full queue or nil = true")
 	}
 }

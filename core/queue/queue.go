@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -223,6 +224,22 @@ func (q *Queue) migrateRetrying(ctx context.Context, busy time.Duration) error {
 		}
 		delay = min(delay*2, 200*time.Millisecond)
 	}
+}
+
+// IsDiskFull reports an error caused by a full disk (SQLITE_FULL, ENOSPC):
+// nothing of the failed write was kept, and freeing space is the cure.
+func IsDiskFull(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, syscall.ENOSPC) {
+		return true
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		return coded.Code()&0xff == 13 // SQLITE_FULL
+	}
+	return strings.Contains(err.Error(), "SQLITE_FULL") || strings.Contains(err.Error(), "database or disk is full")
 }
 
 // isBusy reports SQLITE_BUSY (and its extended codes).
