@@ -134,22 +134,22 @@ func benchRepo(b *testing.B, src string) (string, *queue.Queue) {
 }
 
 // benchEngine is an engine signed in to a fresh hostedtest server.
-func benchEngine(b *testing.B, q *queue.Queue) *Engine {
-	b.Helper()
-	srv := hostedtest.NewTest(b, hostedtest.Options{})
+func benchEngine(t testing.TB, q *queue.Queue) *Engine {
+	t.Helper()
+	srv := hostedtest.NewTest(t, hostedtest.Options{})
 	tok, err := srv.SignIn(hostedtest.DefaultUser.ID)
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 	var tr struct {
 		AccessToken string `json:"access_token"`
 	}
 	if err := json.Unmarshal(tok, &tr); err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 	host, err := hosted.ParseHost(srv.URL())
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 	client := hosted.New(host, hosted.StaticToken(host, hosted.NewSecret(tr.AccessToken), "team-dev"))
 	return &Engine{Queue: q, Connect: func(context.Context) (Conn, error) { return Conn{Client: client, Team: "team-dev"}, nil }}
