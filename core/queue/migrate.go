@@ -115,8 +115,17 @@ var migrations = []migration{
 }
 
 // migrate applies the missing migrations in one IMMEDIATE transaction, so
-// processes opening a new database at the same time apply them once.
+// processes opening a new database at the same time apply them once. A
+// database already up to date is only read: every short-lived command
+// (`status emit`) opens the queue, and a write lock per open would queue
+// it behind a draining daemon's transactions.
 func (q *Queue) migrate(ctx context.Context) error {
+	var current int
+	if err := q.db.QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(version) FROM schema_migrations), 0)
+		WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations')`).Scan(&current); err == nil &&
+		current == migrations[len(migrations)-1].version {
+		return nil
+	}
 	return q.write(ctx, "migrate", func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY,

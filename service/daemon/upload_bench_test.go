@@ -104,24 +104,11 @@ func BenchmarkUpload(b *testing.B) {
 	events := 0
 	for b.Loop() {
 		b.StopTimer()
-		host := exec.Command(exe, "-test.run=^$")
-		host.Env = append(os.Environ(), hostChildEnv+"=1")
-		stdin, _ := host.StdinPipe()
-		stdout, _ := host.StdoutPipe()
-		host.Stderr = os.Stderr
-		if err := host.Start(); err != nil {
-			b.Fatal(err)
-		}
-		line, err := bufio.NewReader(stdout).ReadString('\n')
-		f := strings.Fields(line)
-		if err != nil || len(f) != 2 {
-			b.Fatalf("host child: %q, %v", line, err)
-		}
-		h, _ := hosted.ParseHost(f[0])
-		client := hosted.New(h, hosted.StaticToken(h, hosted.NewSecret(f[1]), "team-dev"))
+		host := startHost(b, exe)
+		client := host.client
 		q := fillQueue(b, n)
 		eng := &Engine{Queue: q, Connect: func(context.Context) (Conn, error) { return Conn{Client: client, Team: "team-dev"}, nil }}
-		hostBefore := childCPU(host.Process.Pid)
+		hostBefore := childCPU(host.pid)
 		b.StartTimer()
 		start, cpu := time.Now(), selfCPU()
 		var rep Report
@@ -131,20 +118,62 @@ func BenchmarkUpload(b *testing.B) {
 		clientCPU += selfCPU() - cpu
 		wall += time.Since(start)
 		b.StopTimer()
-		hostCPU += childCPU(host.Process.Pid) - hostBefore
+		hostCPU += childCPU(host.pid) - hostBefore
 		if rep.Delivered != n {
 			b.Fatalf("delivered %d of %d", rep.Delivered, n)
 		}
 		events += n
 		q.Close()
-		stdin.Close()
-		host.Wait()
+		host.stop()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(events)/wall.Seconds(), "events/s")
 	b.ReportMetric(float64(clientCPU.Microseconds())/float64(events), "client-µs/event")
 	b.ReportMetric(float64(hostCPU.Microseconds())/float64(events), "host-µs/event")
 	b.ReportMetric(float64(events)/(clientCPU+hostCPU).Seconds(), "events/cpu-s")
+}
+
+// hostProcess is a hostedtest server in a child process.
+type hostProcess struct {
+	pid    int
+	client *hosted.Client
+	stop   func()
+}
+
+// startHost starts the test binary exe as a hostedtest process and signs in.
+func startHost(tb testing.TB, exe string) hostProcess {
+	tb.Helper()
+	host := exec.Command(exe, "-test.run=^$")
+	host.Env = append(os.Environ(), hostChildEnv+"=1")
+	stdin, err := host.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := host.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	host.Stderr = os.Stderr
+	if err := host.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	stop := func() { stdin.Close(); host.Wait() }
+	tb.Cleanup(func() {
+		if host.ProcessState == nil {
+			host.Process.Kill()
+			host.Wait()
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	f := strings.Fields(line)
+	if err != nil || len(f) != 2 {
+		tb.Fatalf("host child: %q, %v", line, err)
+	}
+	h, err := hosted.ParseHost(f[0])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return hostProcess{pid: host.Process.Pid, client: hosted.New(h, hosted.StaticToken(h, hosted.NewSecret(f[1]), "team-dev")), stop: stop}
 }
 
 // fillQueue opens a fresh queue holding n lane-transition envelopes.
