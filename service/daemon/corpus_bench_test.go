@@ -52,30 +52,38 @@ func BenchmarkImportCorpus(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var imp, enq time.Duration
+	var imp, enq, impCPU, enqCPU time.Duration
 	events := 0
 	for b.Loop() {
 		b.StopTimer()
-		repo, q := benchRepo(b, src)
+		_, q := benchRepo(b, src)
 		eng := &Engine{Queue: q}
+		runtime.GC()
 		b.StartTimer()
-		start := time.Now()
+		start, cpu := time.Now(), selfCPU()
 		n, err := eng.ImportAll(context.Background(), "")
 		imp += time.Since(start)
+		impCPU += selfCPU() - cpu
 		b.StopTimer()
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = repo
 		rows := queueRows(b, q)
 		q.Close()
+		runtime.GC()
+		cpu = selfCPU()
 		enq += enqueueRows(b, rows)
+		enqCPU += selfCPU() - cpu
 		events += n
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(events)/imp.Seconds(), "events/s")
 	b.ReportMetric(float64(events)/enq.Seconds(), "enqueue-events/s")
 	b.ReportMetric(enq.Seconds()/imp.Seconds(), "import-x-enqueue")
+	if impCPU > 0 {
+		b.ReportMetric(float64(impCPU.Microseconds())/float64(events), "import-cpu-µs/event")
+		b.ReportMetric(float64(enqCPU.Microseconds())/float64(events), "enqueue-cpu-µs/event")
+	}
 }
 
 func benchSyncRun(b *testing.B, src string) {
@@ -136,6 +144,13 @@ func benchRepo(b *testing.B, src string) (string, *queue.Queue) {
 // benchEngine is an engine signed in to a fresh hostedtest server.
 func benchEngine(t testing.TB, q *queue.Queue) *Engine {
 	t.Helper()
+	eng, _ := benchEngineHost(t, q)
+	return eng
+}
+
+// benchEngineHost is benchEngine and its server.
+func benchEngineHost(t testing.TB, q *queue.Queue) (*Engine, *hostedtest.Server) {
+	t.Helper()
 	srv := hostedtest.NewTest(t, hostedtest.Options{})
 	tok, err := srv.SignIn(hostedtest.DefaultUser.ID)
 	if err != nil {
@@ -152,7 +167,7 @@ func benchEngine(t testing.TB, q *queue.Queue) *Engine {
 		t.Fatal(err)
 	}
 	client := hosted.New(host, hosted.StaticToken(host, hosted.NewSecret(tr.AccessToken), "team-dev"))
-	return &Engine{Queue: q, Connect: func(context.Context) (Conn, error) { return Conn{Client: client, Team: "team-dev"}, nil }}
+	return &Engine{Queue: q, Connect: func(context.Context) (Conn, error) { return Conn{Client: client, Team: "team-dev"}, nil }}, srv
 }
 
 type row struct {
