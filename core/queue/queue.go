@@ -80,6 +80,8 @@ type Queue struct {
 	wsem chan struct{}
 	// holder identifies this process's leases (its PID).
 	holder int
+	// busy is how long a write waits for another process's write lock.
+	busy time.Duration
 	// unmigrated: a read-only open of a database this program never
 	// migrated (the Python CLI's layout); noQueueTable: not even its
 	// queue table exists.
@@ -131,7 +133,7 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 	// (Stats) run beside a write.
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
-	q := &Queue{db: db, path: abs, maxSize: opts.MaxSize, now: opts.Now, wsem: make(chan struct{}, 1), holder: os.Getpid()}
+	q := &Queue{db: db, path: abs, maxSize: opts.MaxSize, now: opts.Now, wsem: make(chan struct{}, 1), holder: os.Getpid(), busy: busy}
 	if q.maxSize <= 0 {
 		q.maxSize = DefaultMaxSize
 	}
@@ -310,7 +312,12 @@ func (q *Queue) write(ctx context.Context, what string, fn func(tx *sql.Tx) erro
 	case <-ctx.Done():
 		return fmt.Errorf("%s: queue %s: %w", what, q.path, ctx.Err())
 	}
-	tx, err := q.db.BeginTx(ctx, nil)
+	conn, err := q.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: queue %s: %w", what, q.path, err)
+	}
+	defer conn.Close()
+	tx, err := q.begin(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("%s: queue %s: %w", what, q.path, err)
 	}
@@ -325,6 +332,40 @@ func (q *Queue) write(ctx context.Context, what string, fn func(tx *sql.Tx) erro
 		return fmt.Errorf("%s: queue %s: commit: %w", what, q.path, err)
 	}
 	return nil
+}
+
+// Waits between two tries of a write lock another process holds.
+const (
+	beginRetryMin = 500 * time.Microsecond
+	beginRetryMax = 2 * time.Millisecond
+)
+
+// begin starts an IMMEDIATE transaction on conn, retrying every
+// millisecond or so while another process holds the write lock, for up to
+// q.busy. SQLite's own busy handler sleeps 1, 2, 5, 10 … 100 ms between
+// tries, so a short-lived writer (`status emit`) beside a draining daemon,
+// whose transactions follow each other closely, mostly sleeps through the
+// gaps: it waited seconds. The busy timeout is off only while this loop
+// runs; statements inside the transaction hold the lock already.
+func (q *Queue) begin(ctx context.Context, conn *sql.Conn) (*sql.Tx, error) {
+	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+		return nil, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA busy_timeout = `+strconv.FormatInt(q.busy.Milliseconds(), 10))
+	deadline := time.Now().Add(q.busy)
+	for {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return tx, err
+		}
+		t := time.NewTimer(beginRetryMin + time.Duration(rand.Int64N(int64(beginRetryMax-beginRetryMin))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // Time columns: queue.timestamp is Unix seconds, as the Python CLI writes it
