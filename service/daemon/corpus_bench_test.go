@@ -123,7 +123,7 @@ func benchSyncRun(b *testing.B, src string) {
 }
 
 // benchRepo copies src into a fresh repo, registered in a fresh queue.
-func benchRepo(b *testing.B, src string) (string, *queue.Queue) {
+func benchRepo(b testing.TB, src string) (string, *queue.Queue) {
 	b.Helper()
 	dir := b.TempDir()
 	repo := filepath.Join(dir, "repo")

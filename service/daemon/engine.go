@@ -30,6 +30,10 @@ const (
 	importChunk = 1000 // lines per import transaction
 )
 
+// importUploadPoll is how often the upload looks for newly imported events
+// while an import runs.
+const importUploadPoll = 20 * time.Millisecond
+
 // ErrNotSignedIn ends the upload half of a cycle when there is no usable
 // session or host; importing still happens.
 var ErrNotSignedIn = errors.New("not signed in")
@@ -80,8 +84,8 @@ func (e *Engine) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Cycle uploads what is queued, imports new lines, then uploads again until
-// nothing is due or a batch fails.
+// Cycle uploads what is queued, then imports new lines while uploading
+// what the import queued, until nothing is due or a batch fails.
 func (e *Engine) Cycle(ctx context.Context) (Report, error) {
 	var rep Report
 	// What is queued already (e.g. the event `status emit` just queued)
@@ -95,14 +99,34 @@ func (e *Engine) Cycle(ctx context.Context) (Report, error) {
 	}
 	var ierr, uerr error
 	for {
+		sent := rep.Delivered + rep.Duplicates + rep.DeadLettered
+		// Upload while the import runs: what it has committed is sent
+		// while it reads on (a large first import overlaps its upload).
 		var n int
-		n, ierr = e.ImportAll(ctx, "")
+		importDone := make(chan struct{})
+		go func() {
+			defer close(importDone)
+			n, ierr = e.ImportAll(ctx, "")
+		}()
+		for uerr == nil {
+			if uerr = e.Upload(ctx, &rep); uerr != nil {
+				break
+			}
+			select {
+			case <-importDone:
+			case <-time.After(importUploadPoll):
+				continue
+			}
+			break
+		}
+		<-importDone
 		rep.Imported += n
 		if ierr != nil && ctx.Err() == nil {
 			e.log().Warn("import", "error", ierr.Error())
 		}
-		sent := rep.Delivered + rep.Duplicates + rep.DeadLettered
-		uerr = e.Upload(ctx, &rep)
+		if uerr == nil {
+			uerr = e.Upload(ctx, &rep) // the import's last lines
+		}
 		// A full queue was imported up to its limit: while uploading makes
 		// room, import the rest — one `sync run` drains a large backlog
 		// even with a small max_queue_size.
