@@ -385,7 +385,7 @@ func (e *Engine) uploadBatch(ctx context.Context, conn Conn, batch []queue.Lease
 		r, ok := byID[l.EventID]
 		switch {
 		case !ok:
-			res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: queue.NextAttempt(l.RetryCount, 0, now, e.Rand), Error: "host returned no result for this event"})
+			res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: e.nextAttempt(l.RetryCount, 0, now), Error: "host returned no result for this event"})
 		case r.Status == hosted.EventSuccess:
 			res.Ack = append(res.Ack, l.EventID)
 			rep.Delivered++
@@ -400,7 +400,7 @@ func (e *Engine) uploadBatch(ctx context.Context, conn Conn, batch []queue.Lease
 			res.Dead = append(res.Dead, queue.Reject{EventID: l.EventID, Reason: reason})
 			rep.DeadLettered++
 		default:
-			res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: queue.NextAttempt(l.RetryCount, 0, now, e.Rand), Error: fmt.Sprintf("unknown result status %q", r.Status)})
+			res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: e.nextAttempt(l.RetryCount, 0, now), Error: fmt.Sprintf("unknown result status %q", r.Status)})
 		}
 	}
 	rep.Retried += len(res.Retry)
@@ -458,13 +458,21 @@ func (e *Engine) batchFailed(ctx context.Context, conn Conn, batch []queue.Lease
 			rep.DeadLettered++
 			continue
 		}
-		res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: queue.NextAttempt(l.RetryCount, after, now, e.Rand), Error: cause.Error()})
+		res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: e.nextAttempt(l.RetryCount, after, now), Error: cause.Error()})
 	}
 	rep.Retried += len(res.Retry)
 	if _, err := e.Queue.Settle(bg, res); err != nil {
 		return errors.Join(cause, err)
 	}
 	return cause
+}
+
+// nextAttempt is queue.NextAttempt with the engine's Rand, which upload
+// workers share (a *rand.Rand is not safe for concurrent use).
+func (e *Engine) nextAttempt(retryCount int, retryAfter time.Duration, now time.Time) time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return queue.NextAttempt(retryCount, retryAfter, now, e.Rand)
 }
 
 // refusedBatch reports a batch the host understood and refused as a whole
