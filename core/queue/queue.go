@@ -111,12 +111,17 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 		if _, err := os.Stat(abs); err != nil {
 			return nil, fmt.Errorf("open queue %s: %w", path, err)
 		}
-	} else {
+	}
+	fresh := false
+	if !opts.MustExist && !opts.ReadOnly {
 		// SQLite would create the file 0644; create it first so it is 0600
 		// (SQLite gives the -wal and -shm files the database's mode).
 		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("open queue %s: %w", path, err)
+		}
+		if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
+			fresh = true
 		}
 		f.Close()
 	}
@@ -146,6 +151,18 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 			return nil, fmt.Errorf("open queue %s: %w", path, err)
 		}
 		return q, nil
+	}
+	if fresh {
+		// Incremental auto-vacuum (see Compact) can only be chosen before
+		// the first table. Only here: on an existing database the pragma
+		// takes the write lock, and every short-lived command would wait
+		// for it behind a draining daemon.
+		// The pragma holds for its connection only until VACUUM (instant
+		// on an empty file) writes it into the database.
+		if _, err := db.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL; VACUUM`); err != nil && !isBusy(err) {
+			db.Close()
+			return nil, fmt.Errorf("open queue %s: %w", path, err)
+		}
 	}
 	if err := q.migrateRetrying(ctx, busy); err != nil {
 		db.Close()
@@ -274,14 +291,12 @@ func dsn(abs string, busy time.Duration, readOnly bool) string {
 		return u.String() + "?" + mode + "&_pragma=" + url.QueryEscape("busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")") +
 			"&_pragma=" + url.QueryEscape("query_only(1)")
 	}
-	// auto_vacuum takes effect only on a database without tables (a new
-	// one) or at the next VACUUM (see Compact); journal_size_limit makes
+	// journal_size_limit makes
 	// SQLite cut the WAL back to 64 MiB whenever it starts it over; a
 	// checkpoint every 16 MiB of WAL instead of 4 copies a page that a
 	// drain rewrites again and again (the queue's index pages) less often.
 	q := "_txlock=immediate" +
 		"&_pragma=" + url.QueryEscape("busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")") +
-		"&_pragma=" + url.QueryEscape("auto_vacuum(INCREMENTAL)") +
 		"&_pragma=" + url.QueryEscape("journal_mode(WAL)") +
 		"&_pragma=" + url.QueryEscape("journal_size_limit("+strconv.Itoa(walLimit)+")") +
 		"&_pragma=" + url.QueryEscape("wal_autocheckpoint("+strconv.Itoa(walCheckpointPages)+")") +
