@@ -41,6 +41,11 @@ var rows = []row{
 	{"spec-kitty --help, median wall", "proc:spec-kitty --help", 1, "ms", "<=", 5, ""},
 	{"spec-kitty status, 412 missions, median wall", "proc:spec-kitty status (412 missions)", 1, "ms", "<=", 150, ""},
 	{"spec-kitty status, 412 real missions, median wall", "proc:spec-kitty status (412 real missions)", 1, "ms", "<=", 150, "real"},
+	{"  floor: hello-world Go process", "proc:hello-world process (floor)", 1, "ms", "", 0, ""},
+	{"  spec-kitty --help / hello-world", "proc:spec-kitty --help / hello-world", 1, "×", "<=", 2, ""},
+	{"  floor: cat of the mission files, 412 missions", "proc:cat of the mission files (412 missions)", 1, "ms", "", 0, ""},
+	{"  spec-kitty status / cat, 412 missions", "proc:spec-kitty status / cat (412 missions)", 1, "×", "<=", 1.5, ""},
+	{"  spec-kitty status / cat, 412 real missions", "proc:spec-kitty status / cat (412 real missions)", 1, "×", "<=", 1.5, "real"},
 	{"readiness.Evaluate, local checks", "go:BenchmarkEvaluateLocal:ns/op", 1e-3, "µs/op", "<=", 50, ""},
 	{"readiness.Evaluate, allocations", "go:BenchmarkEvaluateLocal:allocs/op", 1, "allocs/op", "<=", 0, ""},
 	{"probe, host never answers (hosted.Probe), worst", "go:BenchmarkProbeSilent:worst-s", 1, "s", "<=", 2.1, ""},
@@ -224,6 +229,7 @@ var (
 	benchLine  = regexp.MustCompile(`^(Benchmark[^\s]+?)(?:-\d+)?\s+(\d+)\s+(.+)$`)
 	procMedian = regexp.MustCompile(`^(.+?)\s+median\s+([0-9.]+)ms\b`)
 	procIdle   = regexp.MustCompile(`^(daemon idle [A-Za-z]+)\s+([0-9.]+)(MB|ms)\b`)
+	procRatio  = regexp.MustCompile(`^(.+?)\s+ratio\s+([0-9.]+)x\b`)
 )
 
 // parseGoBench returns "BenchmarkX:unit" -> value for every metric of every
@@ -252,6 +258,12 @@ func parseProcbench(out string) map[string]float64 {
 	m := map[string]float64{}
 	for _, line := range strings.Split(out, "\n") {
 		if g := procMedian.FindStringSubmatch(line); g != nil {
+			if v, err := strconv.ParseFloat(g[2], 64); err == nil {
+				m[g[1]] = v
+			}
+			continue
+		}
+		if g := procRatio.FindStringSubmatch(line); g != nil {
 			if v, err := strconv.ParseFloat(g[2], 64); err == nil {
 				m[g[1]] = v
 			}
