@@ -54,7 +54,7 @@ check: ## gofmt, go vet, staticcheck, actionlint, CGO_ENABLED=0 cross-builds
 bench: ## run the benchmarks and print figures against their targets
 	bash scripts/bench.sh
 
-soak: ## long runs: the 200,000-event crash proof (figures printed)
+soak: ## long runs: the 200,000-event crash proof and the 1M-line backlog (figures printed)
 	SPEC_KITTY_SOAK=1 $(GO) test -count=1 -timeout 60m -v -run 'Soak$$' ./...
 
 install: build ## install both binaries into $(PREFIX)/bin

@@ -23,22 +23,29 @@ func uploadEmitted(ctx context.Context, env *Env, repo string, line mission.Line
 	if !rollout.Enabled(env.Getenv) {
 		return nil
 	}
+	// The line is written: whatever fails from here on says so, so that a
+	// caller that retries does not record the change twice.
+	notQueued := func(err error) error {
+		e := failf("event written to %s but not queued for upload: %s", line.Path, err)
+		switch {
+		case errors.Is(err, queue.ErrQueueFull):
+			return e // the error already names the size and `spec-kitty sync run`
+		case queue.IsDiskFull(err):
+			return withHint(e, "the disk is full: free some space, then run `spec-kitty sync run` (the line stays in its file and is queued then)")
+		}
+		return withHint(e, "run `spec-kitty sync run` to upload what is queued")
+	}
 	q, err := openQueue(ctx, env, true)
 	if err != nil {
-		return err
+		return notQueued(err)
 	}
 	defer q.Close()
 	if _, err := q.RegisterRepo(ctx, repo); err != nil {
-		return err
+		return notQueued(err)
 	}
 	eng := newEngine(env, q, nil)
 	if _, err := eng.ImportFiles(ctx, repo, line.Path); err != nil {
-		if errors.Is(err, queue.ErrQueueFull) {
-			// The error already names the size and `spec-kitty sync run`.
-			return failf("event written to %s but not queued for upload: %s", line.Path, err)
-		}
-		return withHint(failf("event written to %s but not queued for upload: %s", line.Path, err),
-			"run `spec-kitty sync run` to upload what is queued")
+		return notQueued(err)
 	}
 	if res := localReadiness(ctx, env); !res.OK() {
 		fmt.Fprintf(env.Stderr, "spec-kitty: event queued; it will be uploaded once this is fixed:\n%s\n\n%s\n", term.Lines(res.Message), term.Lines(res.NextAction))

@@ -114,6 +114,10 @@ host refused some for good (dead letters: see 'spec-kitty sync status' and
 			if errors.Is(runErr, daemon.ErrNotSignedIn) {
 				return withHint(failf("%s", runErr), "run `spec-kitty auth login`")
 			}
+			if queue.IsDiskFull(runErr) {
+				return withHint(failf("the disk is full: %s", runErr), fmt.Sprintf(
+					"nothing is lost: %d events stay queued and the lines not imported yet stay in their files; free some disk space and run `spec-kitty sync run` again", sum.QueueDepth))
+			}
 			return withHint(failf("%s", runErr), fmt.Sprintf("%d events stay queued; run `spec-kitty sync run` again later", sum.QueueDepth))
 		}
 		if sum.DeadLettered > 0 {

@@ -48,15 +48,23 @@ func (p *syncProgress) step(ph daemon.Phase, done, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	prev := p.phase
+	// A cycle imports and uploads at once: once the upload has begun the
+	// line stays on it, and what the import queues meanwhile adds to the
+	// upload's total.
+	uploading := p.phase == daemon.PhaseUpload
 	switch ph {
 	case daemon.PhaseRead:
 		p.reposDone, p.repos = done, total
-		if p.phase != daemon.PhaseQueue || done == total {
+		if !uploading && (p.phase != daemon.PhaseQueue || done == total) {
 			p.phase = ph
 		}
 	case daemon.PhaseQueue:
 		p.queued += done
-		p.phase = ph
+		if uploading {
+			p.upTotal += done
+		} else {
+			p.phase = ph
+		}
 	case daemon.PhaseUpload:
 		p.phase = ph
 		p.upStart = p.env.Now()

@@ -75,6 +75,11 @@ func (q *Queue) RegisterRepo(ctx context.Context, path string) (added bool, err 
 		return false, fmt.Errorf("register repo %q: path is not absolute", path)
 	}
 	path = filepath.Clean(path)
+	// Known already (every emit registers its repo): a read, not a write.
+	var known bool
+	if err := q.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM repos WHERE path = ?)`, path).Scan(&known); err == nil && known {
+		return false, nil
+	}
 	err = q.write(ctx, "register repo", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO repos (path, registered_at) VALUES (?, ?) ON CONFLICT (path) DO NOTHING`,
 			path, unixMS(q.now()))

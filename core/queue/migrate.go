@@ -80,11 +80,52 @@ var migrations = []migration{
 		// after they expire.
 		return addColumn(ctx, tx, "queue", "leased_by", "INTEGER")
 	}},
+	{4, "counters and indexes for O(1) statistics", func(ctx context.Context, tx *sql.Tx) error {
+		// queue_counts keeps the number of queued events and of dead
+		// letters, maintained by triggers, so that `sync status`, the
+		// importer's room check and Enqueue's max_queue_size check read
+		// one row instead of counting a table (1.5 s at 327k events).
+		// Triggers also count the rows the Python CLI writes. They count
+		// before the insert and only a new event_id, so an insert that
+		// turns out a no-op (ON CONFLICT DO NOTHING) or replaces a row
+		// (the Python CLI's INSERT OR REPLACE, whose implicit delete fires
+		// no trigger) leaves the count right.
+		// The partial indexes cover the other figures of Stats; they hold
+		// only the rows that are leased, waiting for a retry or failed.
+		return execAll(ctx, tx,
+			`CREATE TABLE IF NOT EXISTS queue_counts (
+				id INTEGER PRIMARY KEY CHECK (id = 1),
+				queued INTEGER NOT NULL,
+				dead INTEGER NOT NULL)`,
+			`INSERT OR REPLACE INTO queue_counts (id, queued, dead)
+				VALUES (1, (SELECT COUNT(*) FROM queue), (SELECT COUNT(*) FROM dead_letter))`,
+			`CREATE TRIGGER IF NOT EXISTS queue_counts_insert BEFORE INSERT ON queue
+				WHEN NOT EXISTS (SELECT 1 FROM queue WHERE event_id = NEW.event_id) BEGIN UPDATE queue_counts SET queued = queued + 1 WHERE id = 1; END`,
+			`CREATE TRIGGER IF NOT EXISTS queue_counts_delete AFTER DELETE ON queue
+				BEGIN UPDATE queue_counts SET queued = queued - 1 WHERE id = 1; END`,
+			`CREATE TRIGGER IF NOT EXISTS dead_counts_insert BEFORE INSERT ON dead_letter
+				WHEN NOT EXISTS (SELECT 1 FROM dead_letter WHERE event_id = NEW.event_id) BEGIN UPDATE queue_counts SET dead = dead + 1 WHERE id = 1; END`,
+			`CREATE TRIGGER IF NOT EXISTS dead_counts_delete AFTER DELETE ON dead_letter
+				BEGIN UPDATE queue_counts SET dead = dead - 1 WHERE id = 1; END`,
+			`CREATE INDEX IF NOT EXISTS idx_queue_leased ON queue(leased_until) WHERE leased_until IS NOT NULL`,
+			`CREATE INDEX IF NOT EXISTS idx_queue_next_attempt ON queue(next_attempt_at) WHERE next_attempt_at IS NOT NULL`,
+			`CREATE INDEX IF NOT EXISTS idx_queue_last_attempt ON queue(last_attempt_at) WHERE last_attempt_at IS NOT NULL`,
+		)
+	}},
 }
 
 // migrate applies the missing migrations in one IMMEDIATE transaction, so
-// processes opening a new database at the same time apply them once.
+// processes opening a new database at the same time apply them once. A
+// database already up to date is only read: every short-lived command
+// (`status emit`) opens the queue, and a write lock per open would queue
+// it behind a draining daemon's transactions.
 func (q *Queue) migrate(ctx context.Context) error {
+	var current int
+	if err := q.db.QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(version) FROM schema_migrations), 0)
+		WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations')`).Scan(&current); err == nil &&
+		current == migrations[len(migrations)-1].version {
+		return nil
+	}
 	return q.write(ctx, "migrate", func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY,

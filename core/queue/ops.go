@@ -5,11 +5,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Item is one event to enqueue.
@@ -54,78 +56,76 @@ func (q *Queue) Enqueue(ctx context.Context, items ...Item) (added int, err erro
 
 // Import enqueues items and stores the cursor c in the same transaction, so
 // an importer never records a position whose events are not queued. On
-// ErrQueueFull neither happens.
+// ErrQueueFull neither happens. It does not check what the cursor was
+// before; importers use ImportBatch, which does.
 func (q *Queue) Import(ctx context.Context, c Cursor, items ...Item) (added int, err error) {
 	if err := c.validate(); err != nil {
 		return 0, fmt.Errorf("import: %w", err)
 	}
-	return q.enqueue(ctx, &c, items)
+	return q.enqueue(ctx, []CursorMove{{Next: c, Force: true}}, items)
 }
 
-func (q *Queue) enqueue(ctx context.Context, c *Cursor, items []Item) (int, error) {
+// ErrCursorMoved: ImportBatch found a cursor that is no longer where the
+// importer read it (another process imported the same lines meanwhile).
+// Nothing was written; reload the cursor and import from there.
+var ErrCursorMoved = errors.New("import cursor moved")
+
+// CursorMove advances one file's cursor from Prev (as the importer loaded
+// it; the zero Cursor when there was none) to Next.
+type CursorMove struct {
+	Prev, Next Cursor
+	// Force stores Next whatever the stored cursor is.
+	Force bool
+}
+
+// ImportBatch enqueues items and advances every cursor of moves in one
+// transaction: a compare-and-set, so two importers of the same file never
+// both queue its lines (the second would queue again what the first had
+// queued and perhaps already delivered). When a stored cursor is not the
+// move's Prev (offset and fingerprint), nothing is written and the error
+// wraps ErrCursorMoved. On ErrQueueFull nothing is written either.
+func (q *Queue) ImportBatch(ctx context.Context, moves []CursorMove, items []Item) (added int, err error) {
+	for _, m := range moves {
+		if err := m.Next.validate(); err != nil {
+			return 0, fmt.Errorf("import: %w", err)
+		}
+	}
+	return q.enqueue(ctx, moves, items)
+}
+
+// insertRows is how many rows one INSERT statement of enqueue carries:
+// fewer statements cost less in database/sql and the driver than the
+// SQL they run.
+const insertRows = 64
+
+func (q *Queue) enqueue(ctx context.Context, moves []CursorMove, items []Item) (int, error) {
 	for i, it := range items {
 		if err := it.validate(i); err != nil {
 			return 0, fmt.Errorf("enqueue: %w", err)
 		}
 	}
-	if len(items) == 0 && c == nil {
+	if len(items) == 0 && len(moves) == 0 {
 		return 0, nil
 	}
 	now := q.now()
 	added := 0
 	err := q.write(ctx, "enqueue", func(tx *sql.Tx) error {
+		added = 0
+		if err := checkCursors(ctx, tx, moves); err != nil {
+			return err
+		}
 		if len(items) > 0 {
-			// Per-row statements run without cancellation: with a cancellable
-			// context the driver starts a watcher goroutine for every call,
-			// which costs more than the insert. ctx is checked between rows
-			// and still ends the transaction.
-			rowCtx := context.WithoutCancel(ctx)
-			var depth int
-			var hasDead bool
-			if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM queue), EXISTS (SELECT 1 FROM dead_letter)`).Scan(&depth, &hasDead); err != nil {
-				return err
-			}
-			insert, err := tx.PrepareContext(ctx, `INSERT INTO queue (event_id, event_type, data, timestamp, coalesce_key)
-				VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`)
+			depth, hasDead, err := depth(ctx, tx)
 			if err != nil {
 				return err
 			}
-			defer insert.Close()
-			var isDead *sql.Stmt
-			if hasDead {
-				if isDead, err = tx.PrepareContext(ctx, `SELECT EXISTS (SELECT 1 FROM dead_letter WHERE event_id = ?)`); err != nil {
-					return err
-				}
-				defer isDead.Close()
+			if hasDead > 0 {
+				added, err = insertCheckingDead(ctx, tx, items, now)
+			} else {
+				added, err = insertRowsOf(ctx, tx, items, now)
 			}
-			for i, it := range items {
-				if i%256 == 0 {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-				if isDead != nil {
-					var dead bool
-					if err := isDead.QueryRowContext(rowCtx, it.EventID).Scan(&dead); err != nil {
-						return fmt.Errorf("check %s: %w", it.EventID, err)
-					}
-					if dead {
-						continue
-					}
-				}
-				at := it.QueuedAt
-				if at.IsZero() {
-					at = now
-				}
-				res, err := insert.ExecContext(rowCtx, it.EventID, it.EventType, string(it.Data), at.Unix(), nullString(it.CoalesceKey))
-				if err != nil {
-					return fmt.Errorf("insert %s: %w", it.EventID, err)
-				}
-				n, err := res.RowsAffected()
-				if err != nil {
-					return err
-				}
-				added += int(n)
+			if err != nil {
+				return err
 			}
 			if added > 0 && depth+added > q.maxSize {
 				n := added
@@ -134,8 +134,10 @@ func (q *Queue) enqueue(ctx context.Context, c *Cursor, items []Item) (int, erro
 					ErrQueueFull, depth, n, q.maxSize)
 			}
 		}
-		if c != nil {
-			return setCursor(ctx, tx, *c, now)
+		for _, m := range moves {
+			if err := setCursor(ctx, tx, m.Next, now); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -144,6 +146,128 @@ func (q *Queue) enqueue(ctx context.Context, c *Cursor, items []Item) (int, erro
 	}
 	return added, nil
 }
+
+// checkCursors fails with ErrCursorMoved unless every stored cursor of
+// moves is still its Prev.
+func checkCursors(ctx context.Context, tx *sql.Tx, moves []CursorMove) error {
+	var stmt *sql.Stmt
+	for _, m := range moves {
+		if m.Force {
+			continue
+		}
+		if stmt == nil {
+			var err error
+			if stmt, err = tx.PrepareContext(ctx, `SELECT byte_offset, COALESCE(fingerprint, '') FROM import_cursor WHERE repo = ? AND path = ?`); err != nil {
+				return err
+			}
+			defer stmt.Close()
+		}
+		var off int64
+		var fp string
+		err := stmt.QueryRowContext(ctx, m.Next.Repo, m.Next.Path).Scan(&off, &fp)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			off, fp = 0, ""
+		case err != nil:
+			return err
+		}
+		if off != m.Prev.Offset || fp != m.Prev.Fingerprint {
+			return fmt.Errorf("%w: %s is at byte %d, the importer read it at %d", ErrCursorMoved, m.Next.Path, off, m.Prev.Offset)
+		}
+	}
+	return nil
+}
+
+// insertRowsOf inserts items insertRows at a time (known event_ids are
+// skipped) and returns how many were new.
+func insertRowsOf(ctx context.Context, tx *sql.Tx, items []Item, now time.Time) (int, error) {
+	// Per-statement calls run without cancellation: with a cancellable
+	// context the driver starts a watcher goroutine for every call, which
+	// costs more than the insert. ctx is checked between statements and
+	// still ends the transaction.
+	rowCtx := context.WithoutCancel(ctx)
+	const head = `INSERT INTO queue (event_id, event_type, data, timestamp, coalesce_key) VALUES `
+	values := func(n int) string {
+		return head + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?),", n), ",") + ` ON CONFLICT (event_id) DO NOTHING`
+	}
+	var full *sql.Stmt
+	args := make([]any, 0, 5*insertRows)
+	added := 0
+	for chunk := range slices.Chunk(items, insertRows) {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		args = args[:0]
+		for _, it := range chunk {
+			at := it.QueuedAt
+			if at.IsZero() {
+				at = now
+			}
+			args = append(args, it.EventID, it.EventType, unsafeString(it.Data), at.Unix(), nullString(it.CoalesceKey))
+		}
+		var res sql.Result
+		var err error
+		if len(chunk) == insertRows {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, values(insertRows)); err != nil {
+					return 0, err
+				}
+				defer full.Close()
+			}
+			res, err = full.ExecContext(rowCtx, args...)
+		} else {
+			res, err = tx.ExecContext(rowCtx, values(len(chunk)), args...)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("insert %s…: %w", chunk[0].EventID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		added += int(n)
+	}
+	return added, nil
+}
+
+// insertCheckingDead inserts items one by one, skipping event_ids already
+// queued or dead-lettered; for queues with dead letters.
+func insertCheckingDead(ctx context.Context, tx *sql.Tx, items []Item, now time.Time) (int, error) {
+	rowCtx := context.WithoutCancel(ctx) // see insertRowsOf
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO queue (event_id, event_type, data, timestamp, coalesce_key)
+		SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM dead_letter WHERE event_id = ?1)
+		ON CONFLICT (event_id) DO NOTHING`)
+	if err != nil {
+		return 0, err
+	}
+	defer insert.Close()
+	added := 0
+	for i, it := range items {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+		at := it.QueuedAt
+		if at.IsZero() {
+			at = now
+		}
+		res, err := insert.ExecContext(rowCtx, it.EventID, it.EventType, unsafeString(it.Data), at.Unix(), nullString(it.CoalesceKey))
+		if err != nil {
+			return 0, fmt.Errorf("insert %s: %w", it.EventID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		added += int(n)
+	}
+	return added, nil
+}
+
+// unsafeString views b as a string without copying, for a statement
+// argument the driver copies into SQLite before the call returns.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // Leased is an event handed to one drainer until LeasedUntil.
 type Leased struct {
@@ -171,6 +295,13 @@ type Leased struct {
 // (_try_coalesce rewrites event_id, data and timestamp in place, keeping
 // the id) goes where its last merge put it, as Python would send it.
 func (q *Queue) Lease(ctx context.Context, now time.Time, max int, maxBytes int, leaseFor time.Duration) ([]Leased, error) {
+	return q.LeaseDue(ctx, now, now, max, maxBytes, leaseFor)
+}
+
+// LeaseDue is Lease of the events due by dueBy (>= now) rather than now:
+// an uploader that has just seen the host recover sends what the outage
+// held back without waiting out each event's backoff.
+func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, maxBytes int, leaseFor time.Duration) ([]Leased, error) {
 	if max <= 0 {
 		return nil, nil
 	}
@@ -185,9 +316,9 @@ func (q *Queue) Lease(ctx context.Context, now time.Time, max int, maxBytes int,
 		rows, err := tx.QueryContext(ctx, `SELECT id, event_id, event_type, data, CAST(timestamp AS INTEGER),
 				COALESCE(retry_count, 0), COALESCE(coalesce_key, '')
 			FROM queue
-			WHERE (next_attempt_at IS NULL OR next_attempt_at <= ?1)
+			WHERE (next_attempt_at IS NULL OR next_attempt_at <= ?3)
 			  AND (leased_until IS NULL OR leased_until <= ?1)
-			ORDER BY timestamp, id LIMIT ?2`, nowMS, max)
+			ORDER BY timestamp, id LIMIT ?2`, nowMS, max, unixMS(dueBy))
 		if err != nil {
 			return err
 		}
@@ -415,8 +546,12 @@ func retry(ctx context.Context, tx *sql.Tx, r RetryAt, nowMS int64) (int64, erro
 }
 
 func deadLetter(ctx context.Context, tx *sql.Tx, id, reason string, nowMS int64) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO dead_letter (event_id, event_type, data, reason, failed_at, retry_count)
-		SELECT event_id, event_type, data, ?, ?, COALESCE(retry_count, 0) FROM queue WHERE event_id = ?`, reason, nowMS, id)
+	// An upsert, not INSERT OR REPLACE: a replace's implicit delete would
+	// bypass the dead-letter count (queue_counts).
+	res, err := tx.ExecContext(ctx, `INSERT INTO dead_letter (event_id, event_type, data, reason, failed_at, retry_count)
+		SELECT event_id, event_type, data, ?, ?, COALESCE(retry_count, 0) FROM queue WHERE event_id = ?
+		ON CONFLICT (event_id) DO UPDATE SET event_type = excluded.event_type, data = excluded.data,
+			reason = excluded.reason, failed_at = excluded.failed_at, retry_count = excluded.retry_count`, reason, nowMS, id)
 	if err != nil {
 		return 0, fmt.Errorf("dead-letter %s: %w", id, err)
 	}

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -79,10 +80,15 @@ type Queue struct {
 	wsem chan struct{}
 	// holder identifies this process's leases (its PID).
 	holder int
+	// busy is how long a write waits for another process's write lock.
+	busy time.Duration
 	// unmigrated: a read-only open of a database this program never
 	// migrated (the Python CLI's layout); noQueueTable: not even its
 	// queue table exists.
 	unmigrated, noQueueTable bool
+	// noCounts: a read-only open of a database from before queue_counts
+	// (schema version 4); Stats counts rows instead.
+	noCounts bool
 }
 
 // Open opens the queue at path, creating the file 0600 if it does not exist,
@@ -105,12 +111,17 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 		if _, err := os.Stat(abs); err != nil {
 			return nil, fmt.Errorf("open queue %s: %w", path, err)
 		}
-	} else {
+	}
+	fresh := false
+	if !opts.MustExist && !opts.ReadOnly {
 		// SQLite would create the file 0644; create it first so it is 0600
 		// (SQLite gives the -wal and -shm files the database's mode).
 		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("open queue %s: %w", path, err)
+		}
+		if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
+			fresh = true
 		}
 		f.Close()
 	}
@@ -127,7 +138,7 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 	// (Stats) run beside a write.
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
-	q := &Queue{db: db, path: abs, maxSize: opts.MaxSize, now: opts.Now, wsem: make(chan struct{}, 1), holder: os.Getpid()}
+	q := &Queue{db: db, path: abs, maxSize: opts.MaxSize, now: opts.Now, wsem: make(chan struct{}, 1), holder: os.Getpid(), busy: busy}
 	if q.maxSize <= 0 {
 		q.maxSize = DefaultMaxSize
 	}
@@ -140,6 +151,18 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 			return nil, fmt.Errorf("open queue %s: %w", path, err)
 		}
 		return q, nil
+	}
+	if fresh {
+		// Incremental auto-vacuum (see Compact) can only be chosen before
+		// the first table. Only here: on an existing database the pragma
+		// takes the write lock, and every short-lived command would wait
+		// for it behind a draining daemon.
+		// The pragma holds for its connection only until VACUUM (instant
+		// on an empty file) writes it into the database.
+		if _, err := db.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL; VACUUM`); err != nil && !isBusy(err) {
+			db.Close()
+			return nil, fmt.Errorf("open queue %s: %w", path, err)
+		}
 	}
 	if err := q.migrateRetrying(ctx, busy); err != nil {
 		db.Close()
@@ -174,6 +197,7 @@ func (q *Queue) checkReadable(ctx context.Context) error {
 		q.unmigrated = true
 		q.noQueueTable = !tables["queue"]
 	}
+	q.noCounts = !tables["queue_counts"]
 	return nil
 }
 
@@ -221,6 +245,22 @@ func (q *Queue) migrateRetrying(ctx context.Context, busy time.Duration) error {
 	}
 }
 
+// IsDiskFull reports an error caused by a full disk (SQLITE_FULL, ENOSPC):
+// nothing of the failed write was kept, and freeing space is the cure.
+func IsDiskFull(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, syscall.ENOSPC) {
+		return true
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		return coded.Code()&0xff == 13 // SQLITE_FULL
+	}
+	return strings.Contains(err.Error(), "SQLITE_FULL") || strings.Contains(err.Error(), "database or disk is full")
+}
+
 // isBusy reports SQLITE_BUSY (and its extended codes).
 func isBusy(err error) bool {
 	var coded interface{ Code() int }
@@ -251,9 +291,15 @@ func dsn(abs string, busy time.Duration, readOnly bool) string {
 		return u.String() + "?" + mode + "&_pragma=" + url.QueryEscape("busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")") +
 			"&_pragma=" + url.QueryEscape("query_only(1)")
 	}
+	// journal_size_limit makes
+	// SQLite cut the WAL back to 64 MiB whenever it starts it over; a
+	// checkpoint every 16 MiB of WAL instead of 4 copies a page that a
+	// drain rewrites again and again (the queue's index pages) less often.
 	q := "_txlock=immediate" +
 		"&_pragma=" + url.QueryEscape("busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")") +
 		"&_pragma=" + url.QueryEscape("journal_mode(WAL)") +
+		"&_pragma=" + url.QueryEscape("journal_size_limit("+strconv.Itoa(walLimit)+")") +
+		"&_pragma=" + url.QueryEscape("wal_autocheckpoint("+strconv.Itoa(walCheckpointPages)+")") +
 		"&_pragma=" + url.QueryEscape("synchronous(NORMAL)")
 	return u.String() + "?" + q
 }
@@ -281,7 +327,12 @@ func (q *Queue) write(ctx context.Context, what string, fn func(tx *sql.Tx) erro
 	case <-ctx.Done():
 		return fmt.Errorf("%s: queue %s: %w", what, q.path, ctx.Err())
 	}
-	tx, err := q.db.BeginTx(ctx, nil)
+	conn, err := q.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: queue %s: %w", what, q.path, err)
+	}
+	defer conn.Close()
+	tx, err := q.begin(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("%s: queue %s: %w", what, q.path, err)
 	}
@@ -296,6 +347,40 @@ func (q *Queue) write(ctx context.Context, what string, fn func(tx *sql.Tx) erro
 		return fmt.Errorf("%s: queue %s: commit: %w", what, q.path, err)
 	}
 	return nil
+}
+
+// Waits between two tries of a write lock another process holds.
+const (
+	beginRetryMin = 500 * time.Microsecond
+	beginRetryMax = 2 * time.Millisecond
+)
+
+// begin starts an IMMEDIATE transaction on conn, retrying every
+// millisecond or so while another process holds the write lock, for up to
+// q.busy. SQLite's own busy handler sleeps 1, 2, 5, 10 … 100 ms between
+// tries, so a short-lived writer (`status emit`) beside a draining daemon,
+// whose transactions follow each other closely, mostly sleeps through the
+// gaps: it waited seconds. The busy timeout is off only while this loop
+// runs; statements inside the transaction hold the lock already.
+func (q *Queue) begin(ctx context.Context, conn *sql.Conn) (*sql.Tx, error) {
+	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+		return nil, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA busy_timeout = `+strconv.FormatInt(q.busy.Milliseconds(), 10))
+	deadline := time.Now().Add(q.busy)
+	for {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return tx, err
+		}
+		t := time.NewTimer(beginRetryMin + time.Duration(rand.Int64N(int64(beginRetryMax-beginRetryMin))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // Time columns: queue.timestamp is Unix seconds, as the Python CLI writes it

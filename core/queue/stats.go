@@ -23,7 +23,11 @@ type Stats struct {
 	Unmigrated bool
 }
 
-// Stats reads the figures in one statement (one consistent snapshot).
+// Stats reads the figures in one statement (one consistent snapshot). It
+// costs the same at any queue depth: the counts come from queue_counts and
+// the other figures from partial indexes that hold only leased, retried and
+// failed rows (a database written before those existed is counted the slow
+// way; the next writer adds them).
 func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 	now := q.now()
 	if q.unmigrated {
@@ -31,31 +35,47 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 	}
 	nowMS := unixMS(now)
 	var (
-		s       = Stats{MaxSize: q.maxSize}
-		oldest  sql.NullInt64
-		next    sql.NullInt64
-		lastErr sql.NullString
+		s                 = Stats{MaxSize: q.maxSize}
+		oldestS, oldestMS sql.NullInt64
+		next              sql.NullInt64
+		lastErr           sql.NullString
 	)
-	err := q.db.QueryRowContext(ctx, `SELECT
-			(SELECT COUNT(*) FROM queue),
+	counts := `(SELECT queued FROM queue_counts WHERE id = 1), (SELECT dead FROM queue_counts WHERE id = 1),`
+	if q.noCounts {
+		counts = `(SELECT COUNT(*) FROM queue), (SELECT COUNT(*) FROM dead_letter),`
+	}
+	// Seconds and milliseconds (see fromQueuedAt) are two index ranges of
+	// idx_timestamp; a MIN over a CASE would read every row.
+	err := q.db.QueryRowContext(ctx, `SELECT `+counts+`
 			(SELECT COUNT(*) FROM queue WHERE leased_until > ?1),
 			(SELECT COUNT(*) FROM queue WHERE retry_count > 0),
-			(SELECT COUNT(*) FROM dead_letter),
-			(SELECT MIN(CASE WHEN timestamp >= ?2 THEN CAST(timestamp AS INTEGER) ELSE CAST(timestamp AS INTEGER) * 1000 END) FROM queue),
+			(SELECT MIN(timestamp) FROM queue WHERE timestamp < ?2),
+			(SELECT MIN(timestamp) FROM queue WHERE timestamp >= ?2),
 			(SELECT MIN(next_attempt_at) FROM queue WHERE next_attempt_at > ?1),
-			(SELECT last_error FROM queue WHERE last_error IS NOT NULL ORDER BY last_attempt_at DESC, id DESC LIMIT 1)`,
-		nowMS, msThreshold).Scan(&s.Depth, &s.Leased, &s.Retried, &s.DeadLetters, &oldest, &next, &lastErr)
+			(SELECT last_error FROM queue WHERE last_attempt_at IS NOT NULL AND last_error IS NOT NULL
+				ORDER BY last_attempt_at DESC, id DESC LIMIT 1)`,
+		nowMS, msThreshold).Scan(&s.Depth, &s.DeadLetters, &s.Leased, &s.Retried, &oldestS, &oldestMS, &next, &lastErr)
 	if err != nil {
 		return Stats{}, fmt.Errorf("stats: queue %s: %w", q.path, err)
 	}
-	if oldest.Valid {
-		s.OldestAge = max(0, now.Sub(time.UnixMilli(oldest.Int64)))
+	s.Depth, s.DeadLetters = max(s.Depth, 0), max(s.DeadLetters, 0)
+	if oldestS.Valid {
+		s.OldestAge = max(0, now.Sub(time.Unix(oldestS.Int64, 0)))
+	}
+	if oldestMS.Valid {
+		s.OldestAge = max(s.OldestAge, now.Sub(time.UnixMilli(oldestMS.Int64)))
 	}
 	if next.Valid {
 		s.NextAttemptAt = fromMS(next.Int64)
 	}
 	s.LastError = lastErr.String
 	return s, nil
+}
+
+// depth is the number of queued events, inside a write transaction.
+func depth(ctx context.Context, tx *sql.Tx) (queued, dead int, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT queued, dead FROM queue_counts WHERE id = 1`).Scan(&queued, &dead)
+	return max(queued, 0), max(dead, 0), err
 }
 
 // pythonStats reads the figures of a queue in the Python CLI's layout,
@@ -134,11 +154,12 @@ func (q *Queue) Requeue(ctx context.Context, ids ...string) (int, error) {
 	n := 0
 	err := q.write(ctx, "requeue", func(tx *sql.Tx) error {
 		n = 0
-		var count, depth int
+		var count int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM dead_letter`+where, args...).Scan(&count); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM queue`).Scan(&depth); err != nil {
+		depth, _, err := depth(ctx, tx)
+		if err != nil {
 			return err
 		}
 		if depth+count > q.maxSize {

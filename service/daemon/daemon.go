@@ -55,6 +55,10 @@ type Report struct {
 	// RepoWarnings names the registered repos the import skipped (one
 	// broken repo is a warning, never a failed cycle).
 	RepoWarnings []string
+	// NextAttemptAt, when set, is when the next cycle is due before the
+	// tick: the earliest retry of a queued event, or the next probe of a
+	// host that failed.
+	NextAttemptAt time.Time
 }
 
 // Options configure Run. Getenv, Home, Policy and Worker are required.
@@ -290,12 +294,12 @@ func (d *daemon) loop(ctx context.Context) error {
 		if stop := d.checkPolicy(cycleCtx); stop {
 			return nil
 		}
-		d.cycle(cycleCtx)
+		rep := d.cycle(cycleCtx)
 		if d.o.Once {
 			d.requestStop("once")
 			return nil
 		}
-		timer.Reset(d.o.Tick)
+		timer.Reset(d.nextWake(rep))
 	}
 }
 
@@ -326,7 +330,21 @@ func (d *daemon) checkPolicy(ctx context.Context) bool {
 	return false
 }
 
-func (d *daemon) cycle(ctx context.Context) {
+// minWake is the shortest pause between two cycles.
+const minWake = 200 * time.Millisecond
+
+// nextWake is the pause before the next cycle: the tick, or less when an
+// event's retry (or a probe of a failing host) is due sooner — a failed
+// batch does not park the queue for a whole tick.
+func (d *daemon) nextWake(rep Report) time.Duration {
+	next := d.o.Tick
+	if !rep.NextAttemptAt.IsZero() {
+		next = min(next, max(rep.NextAttemptAt.Sub(d.o.Now()), minWake))
+	}
+	return next
+}
+
+func (d *daemon) cycle(ctx context.Context) Report {
 	rep, err := d.o.Worker.Cycle(ctx)
 	now := d.o.Now().UTC()
 	d.mu.Lock()
@@ -358,6 +376,7 @@ func (d *daemon) cycle(ctx context.Context) {
 	if err := d.writeState(); err != nil {
 		d.log.Warn("write state", "error", err.Error())
 	}
+	return rep
 }
 
 // statSig is a cheap change signature of a file: size and mtime.

@@ -19,7 +19,6 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/event"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
-	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 )
@@ -32,6 +31,10 @@ const (
 	LeaseFor    = 2 * time.Minute
 	importChunk = 1000 // lines per import transaction
 )
+
+// importUploadPoll is how often the upload looks for newly imported events
+// while an import runs.
+const importUploadPoll = 20 * time.Millisecond
 
 // ErrNotSignedIn ends the upload half of a cycle when there is no usable
 // session or host; importing still happens.
@@ -60,9 +63,19 @@ type Engine struct {
 	Progress func(Report)
 	// Step, when set, is told where a cycle is, for a progress display:
 	// PhaseRead with repos done of total, PhaseQueue with the events one
-	// import chunk queued (total 0), PhaseUpload when an upload starts,
-	// with the queue depth as total (done then comes through Progress).
+	// import transaction queued (total 0), PhaseUpload when an upload
+	// starts, with the queue depth as total (done then comes through
+	// Progress).
 	Step func(p Phase, done, total int)
+
+	// What the last batches said about the host, for the next cycle.
+	mu sync.Mutex
+	// hostDown: the last batch failed for the host's or the network's
+	// sake (no answer, 5xx, garbage): the next cycle probes with one
+	// event before sending the rest.
+	hostDown bool
+	// holdUntil: the host asked to wait (Retry-After) until then.
+	holdUntil time.Time
 }
 
 // Phase names a step of a cycle for Engine.Step.
@@ -95,33 +108,53 @@ func (e *Engine) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Cycle uploads what is queued, imports new lines, then uploads again until
-// nothing is due or a batch fails.
+// Cycle uploads what is queued, then imports new lines while uploading
+// what the import queued, until nothing is due or a batch fails.
 func (e *Engine) Cycle(ctx context.Context) (Report, error) {
 	var rep Report
 	// What is queued already (e.g. the event `status emit` just queued)
 	// goes first, so a large import cannot delay it.
 	if err := e.Upload(ctx, &rep); err != nil {
-		if st, serr := e.Queue.Stats(ctx); serr == nil {
-			rep.QueueDepth, rep.DeadLetters = st.Depth, st.DeadLetters
-		}
 		// Still import: lines must reach the queue even while offline.
 		n, warns, _ := e.importAll(ctx, "")
 		rep.Imported, rep.RepoWarnings = n, warns
+		e.finish(ctx, &rep)
 		return rep, err
 	}
 	var ierr, uerr error
 	for {
-		var n int
-		var warns []string
-		n, warns, ierr = e.importAll(ctx, "")
+		sent := rep.Delivered + rep.Duplicates + rep.DeadLettered
+		// Upload while the import runs: what it has committed is sent
+		// while it reads on (a large first import overlaps its upload).
+		var (
+			n     int
+			warns []string
+		)
+		importDone := make(chan struct{})
+		go func() {
+			defer close(importDone)
+			n, warns, ierr = e.importAll(ctx, "")
+		}()
+		for uerr == nil {
+			if uerr = e.Upload(ctx, &rep); uerr != nil {
+				break
+			}
+			select {
+			case <-importDone:
+			case <-time.After(importUploadPoll):
+				continue
+			}
+			break
+		}
+		<-importDone
 		rep.Imported += n
 		rep.RepoWarnings = warns
 		if ierr != nil && ctx.Err() == nil {
 			e.log().Warn("import", "error", ierr.Error())
 		}
-		sent := rep.Delivered + rep.Duplicates + rep.DeadLettered
-		uerr = e.Upload(ctx, &rep)
+		if uerr == nil {
+			uerr = e.Upload(ctx, &rep) // the import's last lines
+		}
 		// A full queue was imported up to its limit: while uploading makes
 		// room, import the rest — one `sync run` drains a large backlog
 		// even with a small max_queue_size.
@@ -130,13 +163,43 @@ func (e *Engine) Cycle(ctx context.Context) (Report, error) {
 			break
 		}
 	}
-	if st, err := e.Queue.Stats(ctx); err == nil {
-		rep.QueueDepth, rep.DeadLetters = st.Depth, st.DeadLetters
-	}
+	e.finish(ctx, &rep)
 	if uerr != nil {
 		return rep, uerr
 	}
 	return rep, ierr
+}
+
+// finish fills the report's queue figures and the time the next cycle is
+// due, and gives back the space of a drained queue (queue.Compact).
+func (e *Engine) finish(ctx context.Context, rep *Report) {
+	st, err := e.Queue.Stats(ctx)
+	if err != nil {
+		return
+	}
+	rep.QueueDepth, rep.DeadLetters = st.Depth, st.DeadLetters
+	rep.NextAttemptAt = st.NextAttemptAt
+	e.mu.Lock()
+	down, hold := e.hostDown, e.holdUntil
+	e.mu.Unlock()
+	if down && st.Depth > 0 {
+		// Probe again soon: the events' own backoff may be minutes, but
+		// delivery must resume within seconds of the host coming back.
+		probe := e.now().Add(ProbeEvery)
+		if rep.NextAttemptAt.IsZero() || probe.Before(rep.NextAttemptAt) {
+			rep.NextAttemptAt = probe
+		}
+	}
+	if !rep.NextAttemptAt.IsZero() && hold.After(rep.NextAttemptAt) {
+		rep.NextAttemptAt = hold
+	}
+	if st.Depth == 0 && ctx.Err() == nil {
+		if c, err := e.Queue.Compact(ctx); err != nil {
+			e.log().Warn("compact queue", "error", err.Error())
+		} else if c.FreedBytes > 0 {
+			e.log().Info("gave back the space of delivered events", "bytes", c.FreedBytes, "vacuumed", c.Vacuumed)
+		}
+	}
 }
 
 // ImportAll imports new lines of every registered repo (only `only` when
@@ -224,167 +287,6 @@ func (e *Engine) project(repo string) (event.Project, error) {
 	return event.Project{UUID: p.UUID, Slug: p.Slug, NodeID: p.NodeID, BuildID: p.BuildID}, nil
 }
 
-func (e *Engine) importFile(ctx context.Context, repo, path string, cur queue.Cursor, proj event.Project, team string, room *int) (int, error) {
-	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && unchanged(cur, fi) {
-		// The common idle case: nothing appended since the last import.
-		// Skipping the open and the fingerprint keeps an idle tick over
-		// hundreds of files cheap.
-		return 0, nil
-	}
-	// A repository is untrusted: only a regular file inside its real
-	// kitty-specs/ is read (CONTRACTS §10), never through a symlink out.
-	f, fi, err := mission.OpenFile(repo, path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	offset, line, err := cur.Resume(f, fi.Size())
-	if err != nil {
-		return 0, err
-	}
-	if offset == 0 {
-		// Fresh start or a rewritten file: restart the tallies too.
-		cur.Malformed, cur.NoEventID, cur.LastError = 0, 0, ""
-	}
-	if offset == fi.Size() && offset == cur.Offset {
-		return 0, nil
-	}
-	if _, err := f.Seek(offset, 0); err != nil {
-		return 0, err
-	}
-	sc := event.NewScanner(f, path, offset, line)
-	fallback := fi.ModTime()
-	added := 0
-	var items []queue.Item
-	var lines []event.Line
-	flush := func(offset int64, number int) error {
-		if len(lines) > 0 {
-			first, err := e.Queue.ReserveLamport(ctx, len(lines))
-			if err != nil {
-				return err
-			}
-			for i, l := range lines {
-				it, err := item(l, event.Origin{Project: proj, TeamSlug: team, Lamport: first + int64(i), Fallback: fallback})
-				if err != nil {
-					cur.Malformed++
-					cur.LastError = err.Error()
-					continue
-				}
-				items = append(items, it)
-			}
-		}
-		cur.Repo, cur.Path = repo, path
-		cur.Offset, cur.Line = offset, number
-		cur.Size, cur.ModTime = fi.Size(), fi.ModTime()
-		fp, err := queue.Fingerprint(f, cur.Offset)
-		if err != nil {
-			return err
-		}
-		cur.Fingerprint = fp
-		n, err := e.Queue.Import(ctx, cur, items...)
-		added += n
-		if n > 0 {
-			e.step(PhaseQueue, n, 0)
-		}
-		items, lines = items[:0], lines[:0]
-		return err
-	}
-	for {
-		before, beforeLine := sc.Offset(), sc.Number()
-		if !sc.Scan() {
-			break
-		}
-		l, err := sc.Line()
-		switch {
-		case err != nil:
-			cur.Malformed++
-			cur.LastError = err.Error()
-		case !l.Synced():
-			cur.NoEventID++
-		case *room <= 0:
-			// No room left: stop before this line; it is read again
-			// next time.
-			if err := flush(before, beforeLine); err != nil {
-				return added, err
-			}
-			return added, queue.ErrQueueFull
-		default:
-			lines = append(lines, l)
-			*room--
-		}
-		if len(lines) >= importChunk {
-			if err := flush(sc.Offset(), sc.Number()); err != nil {
-				return added, err
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return added, err
-	}
-	return added, flush(sc.Offset(), sc.Number())
-}
-
-// unchanged reports whether the file still has the size and modification
-// time it had when cur was stored, with everything imported.
-func unchanged(cur queue.Cursor, fi os.FileInfo) bool {
-	return cur.Fingerprint != "" && cur.Offset == fi.Size() && cur.Size == fi.Size() &&
-		cur.ModTime.UnixMilli() == fi.ModTime().UnixMilli()
-}
-
-// item builds the queue item (the envelope) of one synced line.
-func item(l event.Line, o event.Origin) (queue.Item, error) {
-	env, err := event.Build(l, o)
-	if err != nil {
-		return queue.Item{}, err
-	}
-	data, err := env.MarshalJSON()
-	if err != nil {
-		return queue.Item{}, err
-	}
-	return queue.Item{EventID: env.EventID, EventType: env.EventType, Data: data}, nil
-}
-
-// ImportFiles imports the new lines of the named events files of repo (the
-// `status emit` upload path: the line just appended is queued at once, by the
-// same cursor the daemon uses, so the daemon never queues it a second time).
-func (e *Engine) ImportFiles(ctx context.Context, repo string, files ...string) (int, error) {
-	proj, err := e.project(repo)
-	if err != nil {
-		return 0, err
-	}
-	team := e.team(ctx)
-	cursors, err := e.Queue.Cursors(ctx, repo)
-	if err != nil {
-		return 0, err
-	}
-	byPath := make(map[string]queue.Cursor, len(cursors))
-	for _, c := range cursors {
-		byPath[c.Path] = c
-	}
-	st, err := e.Queue.Stats(ctx)
-	if err != nil {
-		return 0, err
-	}
-	// room is how many more events max_queue_size admits; a file is
-	// imported up to it and its cursor stops there, so the rest follows
-	// once uploads made room (nothing is evicted, nothing skipped).
-	room := st.MaxSize - st.Depth
-	total := 0
-	var errs []error
-	for _, f := range files {
-		n, err := e.importFile(ctx, repo, f, byPath[f], proj, team, &room)
-		total += n
-		if errors.Is(err, queue.ErrQueueFull) {
-			return total, fmt.Errorf("%w: %d events queued, max_queue_size %d; the rest of the new lines wait in their files; run `spec-kitty sync run` to upload and import them",
-				queue.ErrQueueFull, st.Depth+total, st.MaxSize)
-		}
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return total, errors.Join(errs...)
-}
-
 // team is the session's default team, "" when not signed in.
 func (e *Engine) team(ctx context.Context) string {
 	if e.Connect == nil {
@@ -401,9 +303,23 @@ func (e *Engine) team(ctx context.Context) string {
 // and the host's answer overlap, so draining is not one round trip at a time.
 const UploadWorkers = 3
 
+// Upload pacing after failures.
+const (
+	// ProbeEvery is how often a host that failed is tried again (one
+	// event), whatever the queued events' own backoff says.
+	ProbeEvery = 5 * time.Second
+	// failStreak failed batches in a row end an upload: the host is down
+	// rather than flaky, and the events wait for their retry times.
+	failStreak = 3
+)
+
 // Upload drains due events in batches until none is due, the context ends,
-// or a batch fails as a whole (then the error is returned after the batch's
-// events were rescheduled; batches already in flight finish first).
+// or failStreak batches in a row failed as a whole. A failed batch's events
+// are rescheduled (their backoff, or the host's Retry-After) and the other
+// due events still go; the first error is returned at the end. After the
+// host failed, one event is sent first as a probe; when it is delivered,
+// the events the outage held back are sent at once instead of at their
+// retry times.
 func (e *Engine) Upload(ctx context.Context, rep *Report) error {
 	if e.Connect == nil {
 		return ErrNotSignedIn
@@ -425,25 +341,60 @@ func (e *Engine) Upload(ctx context.Context, rep *Report) error {
 	} else if n > 0 {
 		e.log().Info("released the leases of a drainer that is gone", "events", n)
 	}
-	if e.Step != nil {
-		if st, err := e.Queue.Stats(ctx); err == nil && st.Depth > 0 {
-			e.step(PhaseUpload, 0, st.Depth)
+	// The upload phase is announced with the first batch: an upload that
+	// starts on an empty queue drains what an import beside it queues.
+	var announce sync.Once
+	announceUpload := func() {
+		announce.Do(func() {
+			if st, err := e.Queue.Stats(ctx); err == nil && st.Depth > 0 {
+				e.step(PhaseUpload, 0, st.Depth)
+			}
+		})
+	}
+	now := e.now()
+	e.mu.Lock()
+	down, hold := e.hostDown, e.holdUntil
+	e.mu.Unlock()
+	if now.Before(hold) {
+		// The daemon wakes at holdUntil (Report.NextAttemptAt).
+		return fmt.Errorf("the host asked to wait until %s (Retry-After)", hold.UTC().Format(time.RFC3339))
+	}
+	dueBy := now
+	if down {
+		// Probe with the oldest event, due or not.
+		batch, err := e.Queue.LeaseDue(ctx, now, now.Add(queue.MaxRetryAfter), 1, BatchBytes, LeaseFor)
+		if err != nil {
+			return err
 		}
+		if len(batch) > 0 {
+			var local Report
+			err := e.uploadBatch(ctx, conn, batch, &local)
+			rep.add(local)
+			if err != nil {
+				return err
+			}
+		}
+		// The host is back: what the outage parked is due now.
+		dueBy = now.Add(queue.MaxRetryAfter)
 	}
 	var (
 		mu      sync.Mutex
 		firstEr error
+		streak  int
 		wg      sync.WaitGroup
 	)
-	failed := func() bool { mu.Lock(); defer mu.Unlock(); return firstEr != nil }
+	stop := func() bool { mu.Lock(); defer mu.Unlock(); return streak >= failStreak }
 	for range UploadWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil && !failed() {
-				batch, err := e.Queue.Lease(ctx, e.now(), BatchEvents, BatchBytes, LeaseFor)
+			for ctx.Err() == nil && !stop() {
+				batch, err := e.Queue.LeaseDue(ctx, e.now(), dueBy, BatchEvents, BatchBytes, LeaseFor)
 				if err == nil && len(batch) == 0 {
 					return
+				}
+				if e.Step != nil {
+					announceUpload()
 				}
 				var local Report
 				if err == nil {
@@ -451,6 +402,14 @@ func (e *Engine) Upload(ctx context.Context, rep *Report) error {
 				}
 				mu.Lock()
 				rep.add(local)
+				switch {
+				case err == nil:
+					streak = 0
+				case errors.Is(err, ErrNotSignedIn) || ctx.Err() != nil:
+					streak = failStreak // no point in going on
+				default:
+					streak++
+				}
 				if err != nil && firstEr == nil {
 					firstEr = err
 				}
@@ -484,10 +443,14 @@ func (e *Engine) uploadBatch(ctx context.Context, conn Conn, batch []queue.Lease
 		payload[i] = l.Data
 		ids[i] = l.EventID
 	}
-	results, err := conn.Client.PostEvents(ctx, payload)
+	// Lease checked every event is JSON.
+	results, err := conn.Client.PostEventBatch(ctx, payload, ids)
 	if err != nil {
 		return e.batchFailed(ctx, conn, batch, ids, err, rep)
 	}
+	e.mu.Lock()
+	e.hostDown = false
+	e.mu.Unlock()
 	var res queue.Results
 	byID := make(map[string]hosted.EventResult, len(results))
 	for _, r := range results {
@@ -498,7 +461,7 @@ func (e *Engine) uploadBatch(ctx context.Context, conn Conn, batch []queue.Lease
 		r, ok := byID[l.EventID]
 		switch {
 		case !ok:
-			res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: queue.NextAttempt(l.RetryCount, 0, now, e.Rand), Error: "host returned no result for this event"})
+			res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: e.nextAttempt(l.RetryCount, 0, now), Error: "host returned no result for this event"})
 		case r.Status == hosted.EventSuccess:
 			res.Ack = append(res.Ack, l.EventID)
 			rep.Delivered++
@@ -513,7 +476,7 @@ func (e *Engine) uploadBatch(ctx context.Context, conn Conn, batch []queue.Lease
 			res.Dead = append(res.Dead, queue.Reject{EventID: l.EventID, Reason: reason})
 			rep.DeadLettered++
 		default:
-			res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: queue.NextAttempt(l.RetryCount, 0, now, e.Rand), Error: fmt.Sprintf("unknown result status %q", r.Status)})
+			res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: e.nextAttempt(l.RetryCount, 0, now), Error: fmt.Sprintf("unknown result status %q", r.Status)})
 		}
 	}
 	rep.Retried += len(res.Retry)
@@ -556,6 +519,14 @@ func (e *Engine) batchFailed(ctx context.Context, conn Conn, batch []queue.Lease
 		after = he.RetryAfter
 	}
 	now := e.now()
+	if !refused {
+		e.mu.Lock()
+		e.hostDown = true
+		if after > 0 {
+			e.holdUntil = now.Add(min(after, queue.MaxRetryAfter))
+		}
+		e.mu.Unlock()
+	}
 	var res queue.Results
 	for _, l := range batch {
 		if refused && len(batch) == 1 {
@@ -563,13 +534,21 @@ func (e *Engine) batchFailed(ctx context.Context, conn Conn, batch []queue.Lease
 			rep.DeadLettered++
 			continue
 		}
-		res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: queue.NextAttempt(l.RetryCount, after, now, e.Rand), Error: cause.Error()})
+		res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: e.nextAttempt(l.RetryCount, after, now), Error: cause.Error()})
 	}
 	rep.Retried += len(res.Retry)
 	if _, err := e.Queue.Settle(bg, res); err != nil {
 		return errors.Join(cause, err)
 	}
 	return cause
+}
+
+// nextAttempt is queue.NextAttempt with the engine's Rand, which upload
+// workers share (a *rand.Rand is not safe for concurrent use).
+func (e *Engine) nextAttempt(retryCount int, retryAfter time.Duration, now time.Time) time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return queue.NextAttempt(retryCount, retryAfter, now, e.Rand)
 }
 
 // refusedBatch reports a batch the host understood and refused as a whole

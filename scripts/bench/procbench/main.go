@@ -96,6 +96,7 @@ func run(n int, bin string) error {
 		fmt.Println("procbench: real corpus absent, no real-data row (" + fixture.EnableHint + ")")
 	}
 	fmt.Printf("procbench: %s, %d CPUs, %d runs each, median wall time\n", runtime.Version(), runtime.NumCPU(), n)
+	medians := map[string]time.Duration{}
 	missed := false
 	for _, tg := range targets {
 		walls, cpus, err := measure(bin, tg.args, tg.repo, env, n)
@@ -109,6 +110,10 @@ func run(n int, bin string) error {
 		}
 		fmt.Printf("%-34s median %8s  (min %s, p90 %s, cpu %s)  target <= %s  %s\n",
 			tg.name, ms(med), ms(slices.Min(walls)), ms(percentile(walls, 0.9)), ms(median(cpus)), ms(tg.limit), verdict)
+		medians[tg.name] = med
+	}
+	if err := floors(tmp, n, env, medians, repo, realRepo); err != nil {
+		return err
 	}
 	if _, err := os.Stat(home); err == nil {
 		return fmt.Errorf("a local command created the state home %s", home)
@@ -117,6 +122,58 @@ func run(n int, bin string) error {
 		return fmt.Errorf("a target was missed (is the machine busy? `uptime`)")
 	}
 	return nil
+}
+
+// floors measures what the timings are compared with in the same run — a
+// hello-world Go process for --help, `cat` of the files `status` reads
+// (the missions' files) for status — and prints each ratio.
+func floors(tmp string, n int, env []string, medians map[string]time.Duration, repo, realRepo string) error {
+	src := filepath.Join(tmp, "hello.go")
+	if err := os.WriteFile(src, []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n"), 0o644); err != nil {
+		return err
+	}
+	hello := filepath.Join(tmp, "hello")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", hello, src)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build the hello-world floor: %w", err)
+	}
+	walls, _, err := measure(hello, nil, tmp, env, n)
+	if err != nil {
+		return fmt.Errorf("hello-world floor: %w", err)
+	}
+	floor := median(walls)
+	fmt.Printf("%-34s median %8s\n", "hello-world process (floor)", ms(floor))
+	fmt.Printf("%-34s ratio %.2fx  target <= 2x\n", "spec-kitty --help / hello-world", ratio(medians["spec-kitty --help"], floor))
+	for _, c := range []struct{ name, repo string }{{"412 missions", repo}, {"412 real missions", realRepo}} {
+		if c.repo == "" {
+			continue
+		}
+		files, err := filepath.Glob(filepath.Join(c.repo, "kitty-specs", "*", "*"))
+		if err != nil {
+			return err
+		}
+		cat, err := exec.LookPath("cat")
+		if err != nil {
+			return err
+		}
+		walls, _, err := measure(cat, files, c.repo, env, n)
+		if err != nil {
+			return fmt.Errorf("cat floor: %w", err)
+		}
+		floor := median(walls)
+		fmt.Printf("%-34s median %8s\n", "cat of the mission files ("+c.name+")", ms(floor))
+		fmt.Printf("%-34s ratio %.2fx  target <= 1.5x\n", "spec-kitty status / cat ("+c.name+")", ratio(medians["spec-kitty status ("+c.name+")"], floor))
+	}
+	return nil
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }
 
 // measure runs bin n times (after a warm-up) in dir and returns the wall

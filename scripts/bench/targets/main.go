@@ -41,6 +41,11 @@ var rows = []row{
 	{"spec-kitty --help, median wall", "proc:spec-kitty --help", 1, "ms", "<=", 5, ""},
 	{"spec-kitty status, 412 missions, median wall", "proc:spec-kitty status (412 missions)", 1, "ms", "<=", 150, ""},
 	{"spec-kitty status, 412 real missions, median wall", "proc:spec-kitty status (412 real missions)", 1, "ms", "<=", 150, "real"},
+	{"  floor: hello-world Go process", "proc:hello-world process (floor)", 1, "ms", "", 0, ""},
+	{"  spec-kitty --help / hello-world", "proc:spec-kitty --help / hello-world", 1, "×", "<=", 2, ""},
+	{"  floor: cat of the mission files, 412 missions", "proc:cat of the mission files (412 missions)", 1, "ms", "", 0, ""},
+	{"  spec-kitty status / cat, 412 missions", "proc:spec-kitty status / cat (412 missions)", 1, "×", "<=", 1.5, ""},
+	{"  spec-kitty status / cat, 412 real missions", "proc:spec-kitty status / cat (412 real missions)", 1, "×", "<=", 1.5, "real"},
 	{"readiness.Evaluate, local checks", "go:BenchmarkEvaluateLocal:ns/op", 1e-3, "µs/op", "<=", 50, ""},
 	{"readiness.Evaluate, allocations", "go:BenchmarkEvaluateLocal:allocs/op", 1, "allocs/op", "<=", 0, ""},
 	{"probe, host never answers (hosted.Probe), worst", "go:BenchmarkProbeSilent:worst-s", 1, "s", "<=", 2.1, ""},
@@ -49,6 +54,22 @@ var rows = []row{
 	{"readiness + probe, hostedtest on loopback, median", "go:BenchmarkReachHostedtest:median-ms", 1, "ms", "<=", 5, ""},
 	{"enqueue 100,000 events in batches of 1,000", "go:BenchmarkEnqueueBatched:events/s", 1, "events/s", ">=", 50000, ""},
 	{"drain 100,000 events to hostedtest on loopback", "go:BenchmarkDrain100k:events/s", 1, "events/s", ">=", 20000, ""},
+	{"sync run, generated corpus, wall", "go:BenchmarkSyncRunCorpus:run-ms", 1, "ms", "", 0, ""},
+	{"  floor: same rows, fresh queue.db, 1,000-row txns", "go:BenchmarkSyncRunCorpus:floor-ms", 1, "ms", "", 0, ""},
+	{"  sync run / floor", "go:BenchmarkSyncRunCorpus:x-floor", 1, "×", "<=", 2, ""},
+	{"sync run, real corpus, wall", "go:BenchmarkSyncRunReal:run-ms", 1, "ms", "", 0, "real"},
+	{"  floor: same rows, fresh queue.db, 1,000-row txns", "go:BenchmarkSyncRunReal:floor-ms", 1, "ms", "", 0, "real"},
+	{"  sync run / floor (real)", "go:BenchmarkSyncRunReal:x-floor", 1, "×", "<=", 2, "real"},
+	{"import alone, generated corpus", "go:BenchmarkImportCorpus:events/s", 1, "events/s", "", 0, ""},
+	{"  floor: queue.Enqueue of the same rows", "go:BenchmarkImportCorpus:enqueue-events/s", 1, "events/s", "", 0, ""},
+	{"  import rate / Enqueue rate", "go:BenchmarkImportCorpus:import-x-enqueue", 1, "×", ">=", 0.8, ""},
+	{"upload backlog to a hostedtest process", "go:BenchmarkUpload:events/s", 1, "events/s", ">=", 100000, ""},
+	{"  client CPU per event", "go:BenchmarkUpload:client-µs/event", 1, "µs", "<=", 10, ""},
+	{"  host CPU per event (beside it)", "go:BenchmarkUpload:host-µs/event", 1, "µs", "", 0, ""},
+	{"queue.Stats at 1,000,000 events (sync status)", "go:BenchmarkStats1M:ns/op", 1e-6, "ms", "<=", 20, ""},
+	{"emit while 250k drain, 8 emitters, p99", "go:BenchmarkEmitDuringDrain:p99-ms", 1, "ms", "<=", 50, ""},
+	{"  emitted events uploaded twice", "go:BenchmarkEmitDuringDrain:duplicates", 1, "events", "<=", 0, ""},
+	{"delivery with 30% 500s / clean rate", "go:BenchmarkDeliveryUnderFaults:faulty-x-clean", 1, "×", ">=", 0.5, ""},
 	{"daemon idle RSS (after 60 s)", "proc:daemon idle RSS", 1, "MB", "<=", 25, ""},
 	{"daemon idle CPU over 60 s", "proc:daemon idle CPU", 1, "ms", "<=", 50, ""},
 	{"EnsureRunning, daemon already running, mean", "go:BenchmarkEnsureRunningAlreadyRunning:ns/op", 1e-6, "ms", "<=", 5, ""},
@@ -208,6 +229,7 @@ var (
 	benchLine  = regexp.MustCompile(`^(Benchmark[^\s]+?)(?:-\d+)?\s+(\d+)\s+(.+)$`)
 	procMedian = regexp.MustCompile(`^(.+?)\s+median\s+([0-9.]+)ms\b`)
 	procIdle   = regexp.MustCompile(`^(daemon idle [A-Za-z]+)\s+([0-9.]+)(MB|ms)\b`)
+	procRatio  = regexp.MustCompile(`^(.+?)\s+ratio\s+([0-9.]+)x\b`)
 )
 
 // parseGoBench returns "BenchmarkX:unit" -> value for every metric of every
@@ -236,6 +258,12 @@ func parseProcbench(out string) map[string]float64 {
 	m := map[string]float64{}
 	for _, line := range strings.Split(out, "\n") {
 		if g := procMedian.FindStringSubmatch(line); g != nil {
+			if v, err := strconv.ParseFloat(g[2], 64); err == nil {
+				m[g[1]] = v
+			}
+			continue
+		}
+		if g := procRatio.FindStringSubmatch(line); g != nil {
 			if v, err := strconv.ParseFloat(g[2], 64); err == nil {
 				m[g[1]] = v
 			}

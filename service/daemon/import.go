@@ -1,0 +1,312 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/event"
+	"github.com/spec-kitty/spec-kitty-sync/core/mission"
+	"github.com/spec-kitty/spec-kitty-sync/core/queue"
+)
+
+// An import reads files in one goroutine (scan, parse, build envelopes) and
+// writes the queue in another, so on two cores the parsing hides behind
+// SQLite. Lines of many files share one transaction of up to importChunk
+// events (a repository of small files costs a transaction per 1,000 events,
+// not one per file), committed together with the cursors of every file they
+// came from: a compare-and-set (queue.ImportBatch), so two importers of one
+// file — `status emit` and the daemon — never both queue its lines.
+
+// importBatch is one transaction's worth: the items and the cursor moves of
+// the files they came from.
+type importBatch struct {
+	items []queue.Item
+	moves []queue.CursorMove
+}
+
+// importRetries bounds how often ImportFiles starts over after another
+// importer moved a cursor under it.
+const importRetries = 5
+
+// ImportFiles imports the new lines of the named events files of repo (the
+// `status emit` upload path: the line just appended is queued at once, by the
+// same cursor the daemon uses, so the daemon never queues it a second time).
+func (e *Engine) ImportFiles(ctx context.Context, repo string, files ...string) (int, error) {
+	total := 0
+	for attempt := 0; ; attempt++ {
+		n, err := e.importFiles(ctx, repo, files)
+		total += n
+		if !errors.Is(err, queue.ErrCursorMoved) || attempt == importRetries {
+			return total, err
+		}
+		// Another importer got there first: what it queued is queued;
+		// read its cursors and go on from them.
+	}
+}
+
+func (e *Engine) importFiles(ctx context.Context, repo string, files []string) (int, error) {
+	proj, err := e.project(repo)
+	if err != nil {
+		return 0, err
+	}
+	team := e.team(ctx)
+	cursors, err := e.Queue.Cursors(ctx, repo)
+	if err != nil {
+		return 0, err
+	}
+	byPath := make(map[string]queue.Cursor, len(cursors))
+	for _, c := range cursors {
+		byPath[c.Path] = c
+	}
+	st, err := e.Queue.Stats(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan importBatch, 1)
+	r := &importReader{e: e, ctx: ctx, repo: repo, origin: event.Origin{Project: proj, TeamSlug: team},
+		out: batches, room: st.MaxSize - st.Depth}
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		readErr <- r.run(files, byPath)
+	}()
+	added := 0
+	var werr error
+	for b := range batches {
+		if werr != nil {
+			continue // drain after a failed write
+		}
+		n, err := e.Queue.ImportBatch(ctx, b.moves, b.items)
+		added += n
+		if n > 0 {
+			e.step(PhaseQueue, n, 0)
+		}
+		if err != nil {
+			werr = err
+			cancel()
+		}
+	}
+	rerr := <-readErr
+	switch {
+	case werr != nil:
+		return added, werr
+	case errors.Is(rerr, queue.ErrQueueFull):
+		return added, fmt.Errorf("%w: %d events queued, max_queue_size %d; the rest of the new lines wait in their files; run `spec-kitty sync run` to upload and import them",
+			queue.ErrQueueFull, st.Depth+added, st.MaxSize)
+	}
+	return added, rerr
+}
+
+// importReader is the reading half of an import.
+type importReader struct {
+	e      *Engine
+	ctx    context.Context
+	repo   string
+	origin event.Origin
+	out    chan<- importBatch
+	// room is how many more events max_queue_size admits; a file is
+	// imported up to it and its cursor stops there, so the rest follows
+	// once uploads made room (nothing is evicted, nothing skipped).
+	room int
+
+	lines     []event.Line
+	fallbacks []time.Time
+	moves     []queue.CursorMove
+}
+
+// run reads every file; errors of single files are joined, the others end
+// the run.
+func (r *importReader) run(files []string, cursors map[string]queue.Cursor) error {
+	var errs []error
+	for _, path := range files {
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+		err := r.file(path, cursors[path])
+		if errors.Is(err, queue.ErrQueueFull) {
+			if ferr := r.flush(); ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		if err != nil {
+			if r.ctx.Err() != nil {
+				return r.ctx.Err()
+			}
+			errs = append(errs, err)
+		}
+	}
+	if err := r.flush(); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+// file reads the new lines of one file into the pending batch, handing
+// batches over as they fill.
+func (r *importReader) file(path string, prev queue.Cursor) error {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && unchanged(prev, fi) {
+		// The common idle case: nothing appended since the last import.
+		// Skipping the open and the fingerprint keeps an idle tick over
+		// hundreds of files cheap.
+		return nil
+	}
+	// A repository is untrusted: only a regular file inside its real
+	// kitty-specs/ is read (CONTRACTS §10), never through a symlink out.
+	f, fi, err := mission.OpenFile(r.repo, path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	offset, line, err := prev.Resume(f, fi.Size())
+	if err != nil {
+		return err
+	}
+	cur := prev
+	if offset == 0 {
+		// Fresh start or a rewritten file: restart the tallies too.
+		cur.Malformed, cur.NoEventID, cur.LastError = 0, 0, ""
+	}
+	// move records the cursor at (offset, number) in the pending batch.
+	move := func(offset int64, number int) error {
+		next := cur
+		next.Repo, next.Path = r.repo, path
+		next.Offset, next.Line = offset, number
+		next.Size, next.ModTime = fi.Size(), fi.ModTime()
+		fp, err := queue.Fingerprint(f, offset)
+		if err != nil {
+			return err
+		}
+		next.Fingerprint = fp
+		r.moves = append(r.moves, queue.CursorMove{Prev: prev, Next: next})
+		prev, cur = next, next
+		return nil
+	}
+	if offset == fi.Size() && offset == prev.Offset {
+		// Nothing new, but the size or time changed (a touch): store them
+		// so the next tick skips the file on its stat alone.
+		if err := move(offset, line); err != nil {
+			return err
+		}
+		return r.flushIfFull()
+	}
+	if _, err := f.Seek(offset, 0); err != nil {
+		return err
+	}
+	sc := event.NewScanner(f, path, offset, line)
+	fallback := fi.ModTime()
+	for {
+		before, beforeLine := sc.Offset(), sc.Number()
+		if !sc.Scan() {
+			break
+		}
+		l, err := sc.Line()
+		switch {
+		case err != nil:
+			cur.Malformed++
+			cur.LastError = err.Error()
+		case !l.Synced():
+			cur.NoEventID++
+		case r.room <= 0:
+			// No room left: stop before this line; it is read again
+			// next time.
+			if err := move(before, beforeLine); err != nil {
+				return err
+			}
+			return queue.ErrQueueFull
+		default:
+			r.lines = append(r.lines, l)
+			r.fallbacks = append(r.fallbacks, fallback)
+			r.room--
+		}
+		if len(r.lines) >= importChunk {
+			if err := move(sc.Offset(), sc.Number()); err != nil {
+				return err
+			}
+			if err := r.flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if err := move(sc.Offset(), sc.Number()); err != nil {
+		return err
+	}
+	return r.flushIfFull()
+}
+
+// flushIfFull hands the pending batch over when it has many cursor moves
+// (a repository of many small files, or of touched ones).
+func (r *importReader) flushIfFull() error {
+	if len(r.moves) >= importChunk {
+		return r.flush()
+	}
+	return nil
+}
+
+// flush builds the pending lines' envelopes, with lamport values reserved
+// for all of them at once, and hands the batch to the writer.
+func (r *importReader) flush() error {
+	if len(r.lines) == 0 && len(r.moves) == 0 {
+		return nil
+	}
+	b := importBatch{moves: r.moves}
+	if len(r.lines) > 0 {
+		first, err := r.e.Queue.ReserveLamport(r.ctx, len(r.lines))
+		if err != nil {
+			return err
+		}
+		b.items = make([]queue.Item, 0, len(r.lines))
+		for i, l := range r.lines {
+			o := r.origin
+			o.Lamport, o.Fallback = first+int64(i), r.fallbacks[i]
+			it, err := item(l, o)
+			if err != nil {
+				// Counted on the cursor of the line's file: the last
+				// move of that file in this batch.
+				for j := len(b.moves) - 1; j >= 0; j-- {
+					if b.moves[j].Next.Path == l.File {
+						b.moves[j].Next.Malformed++
+						b.moves[j].Next.LastError = err.Error()
+						break
+					}
+				}
+				continue
+			}
+			b.items = append(b.items, it)
+		}
+	}
+	r.lines, r.fallbacks, r.moves = r.lines[:0], r.fallbacks[:0], nil
+	select {
+	case r.out <- b:
+		return nil
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	}
+}
+
+// unchanged reports whether the file still has the size and modification
+// time it had when cur was stored, with everything imported.
+func unchanged(cur queue.Cursor, fi os.FileInfo) bool {
+	return cur.Fingerprint != "" && cur.Offset == fi.Size() && cur.Size == fi.Size() &&
+		cur.ModTime.UnixMilli() == fi.ModTime().UnixMilli()
+}
+
+// item builds the queue item (the envelope) of one synced line.
+func item(l event.Line, o event.Origin) (queue.Item, error) {
+	env, err := event.Build(l, o)
+	if err != nil {
+		return queue.Item{}, err
+	}
+	// The payload is the line, which the scanner checked is JSON: no
+	// second check (MarshalJSON's) is needed.
+	data := env.AppendJSON(make([]byte, 0, 320+len(env.Payload)))
+	return queue.Item{EventID: env.EventID, EventType: env.EventType, Data: data}, nil
+}
