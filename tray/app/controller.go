@@ -40,10 +40,6 @@ type Controller struct {
 	Open Opener
 	// SetPolicy writes [sync].background_daemon.
 	SetPolicy func(policy.Policy) error
-	// DashboardRepo names the repository "Open dashboard" serves when the
-	// tray does not run inside one ("" lets the CLI look around its working
-	// directory).
-	DashboardRepo func() string
 	// Reload asks a running daemon to re-read its configuration.
 	Reload func(ctx context.Context) error
 	// Draw shows a view; it is called only when the view changed.
@@ -164,13 +160,10 @@ func (c *Controller) click(ctx, actx context.Context, id tray.ItemID) {
 	case tray.ItemLogin:
 		c.login(actx)
 	case tray.ItemDashboard:
-		args := []string{"dashboard", "--open"}
-		if c.DashboardRepo != nil {
-			if repo := c.DashboardRepo(); repo != "" {
-				args = append(args, "--repo", repo)
-			}
-		}
-		c.start(actx, args, nil, func(err error, out *tail) {
+		// --recent: outside a repository the CLI serves the one hosted
+		// sync registered last (it reads the queue; the tray links no
+		// SQLite).
+		c.start(actx, []string{"dashboard", "--open", "--recent"}, nil, func(err error, out *tail) {
 			if err != nil && actx.Err() == nil {
 				c.note("Open dashboard failed: " + failure(err, out))
 			}

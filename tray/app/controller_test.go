@@ -93,10 +93,8 @@ type harness struct {
 	reloads int
 	setErr  error
 	quit    bool
-	// dashboardRepo is what DashboardRepo answers.
-	dashboardRepo string
-	cancel        context.CancelFunc
-	done          chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 func readySnap(p policy.Policy, d tray.Daemon) Snapshot {
@@ -139,11 +137,6 @@ func startHarness(t *testing.T, snap Snapshot) *harness {
 		},
 		Now: time.Now,
 		Log: slog.New(slog.DiscardHandler),
-		DashboardRepo: func() string {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			return h.dashboardRepo
-		},
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	h.cancel = cancel
@@ -445,7 +438,7 @@ func TestQuitStopsActions(t *testing.T) {
 			stopped = true
 			return ctx.Err()
 		}
-		h.cli.do["dashboard --open"] = func(ctx context.Context, out io.Writer) error {
+		h.cli.do["dashboard --open --recent"] = func(ctx context.Context, out io.Writer) error {
 			<-ctx.Done()
 			return ctx.Err()
 		}
@@ -467,7 +460,7 @@ func TestDashboardFailureShown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := startHarness(t, readySnap(policy.Auto, runningDaemon()))
 		defer h.stop()
-		h.cli.do["dashboard --open"] = func(ctx context.Context, out io.Writer) error {
+		h.cli.do["dashboard --open --recent"] = func(ctx context.Context, out io.Writer) error {
 			fmt.Fprintln(out, "spec-kitty: error: not inside a spec-kitty project (no .kittify/ or kitty-specs/ above /home/u)")
 			return errors.New("exit status 1")
 		}
@@ -478,17 +471,15 @@ func TestDashboardFailureShown(t *testing.T) {
 	})
 }
 
-// TestDashboardServesTheRecentRepo: outside a repository the tray names the
-// repository to serve with --repo.
+// TestDashboardServesTheRecentRepo: the tray lets the CLI choose the
+// repository (--recent: outside one, the repository hosted sync registered
+// last; see cli/testdata/script/dashboard_recent.txtar).
 func TestDashboardServesTheRecentRepo(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := startHarness(t, readySnap(policy.Auto, runningDaemon()))
 		defer h.stop()
-		h.mu.Lock()
-		h.dashboardRepo = "/home/u/src/spec-kitty"
-		h.mu.Unlock()
 		ran := make(chan struct{}, 1)
-		h.cli.do["dashboard --open --repo /home/u/src/spec-kitty"] = func(ctx context.Context, out io.Writer) error {
+		h.cli.do["dashboard --open --recent"] = func(ctx context.Context, out io.Writer) error {
 			ran <- struct{}{}
 			return nil
 		}
@@ -497,7 +488,7 @@ func TestDashboardServesTheRecentRepo(t *testing.T) {
 		select {
 		case <-ran:
 		default:
-			t.Fatal("the CLI was not asked to serve the recent repository")
+			t.Fatal("the CLI was not asked for the recent repository")
 		}
 	})
 }
