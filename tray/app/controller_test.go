@@ -362,18 +362,24 @@ func TestLogin(t *testing.T) {
 		wantNote   string
 	}{
 		{
-			name:       "complete URL preferred",
-			output:     "To sign in, open " + plain + " and enter the code WDJB-MJHT\n  (or open " + complete + ")\nWaiting for approval...\n",
+			name: "complete URL preferred",
+			output: "To sign in, open " + plain + " and enter the code WDJB-MJHT\n  (or open " + complete + ")\n" +
+				`{"step":"device_code","verification_uri":"` + plain + `","verification_uri_complete":"` + complete + `","user_code":"WDJB-MJHT","expires_in":900}` + "\nWaiting for approval...\n" +
+				`{"step":"signed_in","signed_in":true,"host":"https://sync.example.com"}` + "\n",
 			wantOpened: []string{complete}, wantBusy: "Enter code WDJB-MJHT in your browser", wantNote: noteLoggedIn,
 		},
 		{
-			name:       "plain URL when no complete one follows",
-			output:     "To sign in, open " + plain + " and enter the code WDJB-MJHT\nWaiting for approval...\n",
+			name: "plain URL when the host offers no complete one",
+			output: "To sign in, open " + plain + " and enter the code WDJB-MJHT\n" +
+				`{"step":"device_code","verification_uri":"` + plain + `","user_code":"WDJB-MJHT","expires_in":900}` + "\nWaiting for approval...\n" +
+				`{"step":"signed_in","signed_in":true,"host":"https://sync.example.com"}` + "\n",
 			wantOpened: []string{plain}, wantBusy: "Enter code WDJB-MJHT in your browser", wantNote: noteLoggedIn,
 		},
 		{
-			name:       "denied",
-			output:     "To sign in, open " + plain + " and enter the code WDJB-MJHT\nWaiting for approval...\nspec-kitty: error: https://sync.example.com: sign-in was denied\n",
+			name: "denied",
+			output: "To sign in, open " + plain + " and enter the code WDJB-MJHT\n" +
+				`{"step":"device_code","verification_uri":"` + plain + `","user_code":"WDJB-MJHT","expires_in":900}` + "\nWaiting for approval...\n" +
+				"spec-kitty: error: https://sync.example.com: sign-in was denied\n",
 			fail:       true,
 			wantOpened: []string{plain}, wantBusy: "Enter code WDJB-MJHT in your browser", wantNote: "Log in failed: https://sync.example.com: sign-in was denied",
 		},
@@ -385,7 +391,7 @@ func TestLogin(t *testing.T) {
 				h := startHarness(t, Snapshot{Gate: true, Policy: policy.Auto, Readiness: readiness.Result{State: readiness.MissingAuth, Message: msg, NextAction: next}})
 				defer h.stop()
 				approve := make(chan struct{})
-				h.cli.do["auth login --headless"] = func(ctx context.Context, out io.Writer) error {
+				h.cli.do["auth login --headless --json"] = func(ctx context.Context, out io.Writer) error {
 					lines := strings.SplitAfter(tt.output, "\n")
 					last := lines[len(lines)-2]
 					for _, l := range lines[:len(lines)-2] {
