@@ -290,3 +290,6 @@ func printable(s string) string {
 		return r
 	}, s)
 }
+
+// oneLine folds whitespace so a host's text stays on one output line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
