@@ -1,6 +1,7 @@
 package tray_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,16 +21,24 @@ func TestImportRule(t *testing.T) {
 }
 
 // TestBinaryDeps is the tray binary's dependency test (like Tailscale's
-// deptest): ADR 0009 has the tray act through the CLI, so the whole program
+// deptest). ADR 0009 has the tray act through the CLI, so the whole program
 // links neither the SQLite queue (the CLI's `dashboard --recent` reads it)
-// nor anything that could make it a second hosted client. net/http itself
-// stays: the daemon's local API is HTTP over a Unix socket (core/localapi).
+// nor the hosted client: no core/hosted, and none of the packages that
+// bring it in (core/auth's sign-in and refresh, core/probe's reachability
+// check). The tray reads sessions through core/session and runs the local
+// readiness checks through core/probe/local. net/http itself stays: the
+// daemon's local API is HTTP over a Unix socket (core/localapi).
 func TestBinaryDeps(t *testing.T) {
 	m := archtest.Module
-	forbidden := []string{
+	forbidden := []string{ // with every package below them
 		"modernc.org/sqlite",
 		"modernc.org/libc",
 		m + "/core/queue",
+		m + "/core/hosted",
+	}
+	forbiddenExact := []string{
+		m + "/core/auth",
+		m + "/core/probe", // core/probe/local is the tray's
 	}
 	for _, goos := range archtest.GOOSes {
 		t.Run(goos, func(t *testing.T) {
@@ -42,6 +51,9 @@ func TestBinaryDeps(t *testing.T) {
 					if d == f || strings.HasPrefix(d, f+"/") {
 						t.Errorf("spec-kitty-tray links %s", d)
 					}
+				}
+				if slices.Contains(forbiddenExact, d) {
+					t.Errorf("spec-kitty-tray links %s", d)
 				}
 			}
 		})

@@ -154,7 +154,7 @@ func (l *Login) Browser(ctx context.Context) (*Session, error) {
 	go srv.Serve(ln) //nolint:errcheck // ends with Close below
 	defer srv.Close()
 
-	authURL := l.Client.Host.AuthorizeURL(redirect, challenge, state)
+	authURL := hosted.AuthorizeURL(l.Client.Host, redirect, challenge, state)
 	if err := l.OpenBrowser(authURL); err != nil {
 		srv.Close()
 		fmt.Fprintf(l.out(), "Could not open a browser (%s); using device code sign-in.\n", oneLine(err.Error()))

@@ -20,12 +20,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spec-kitty/spec-kitty-sync/core/auth"
 	"github.com/spec-kitty/spec-kitty-sync/core/config"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 	"github.com/spec-kitty/spec-kitty-sync/tray"
 )
 
@@ -101,7 +101,7 @@ func Main(ctx context.Context, env *Env) int {
 	}()
 
 	client := localapi.NewClient(home.DaemonSocket())
-	store := auth.NewStore(home, auth.KeychainFor(env.Getenv), nil)
+	store := session.NewStore(home, session.KeychainFor(env.Getenv), nil)
 	ctl := &Controller{
 		Reader: NewSource(home, env.Getenv, store, env.Now, log),
 		Run:    ExecRunner(func() (string, error) { return FindCLI(env.Executable, env.LookPath) }),
