@@ -47,8 +47,9 @@ the daemon under the "auto" background-daemon policy; under "manual" it
 tells you to run 'spec-kitty sync run'. Nothing else starts the daemon.
 
 --recent serves the repository around the working directory or, outside one,
-the repository hosted sync registered last (the one you most recently synced
-or emitted from); the tray's "Open dashboard" uses it.`
+the repository most recently added to hosted sync (a repository is added the
+first time an event is emitted in it, it is bound or it is synced); the
+tray's "Open dashboard" uses it.`
 
 func newDashboardCmd(env *Env) *Command {
 	c := &Command{
@@ -93,9 +94,13 @@ func newDashboardCmd(env *Env) *Command {
 		if err != nil && *recent {
 			if home, herr := env.Home(); herr == nil {
 				if last := recentRepo(ctx, home); last != "" {
+					// A registered repository that is gone keeps the
+					// ordinary error, about the working directory.
 					e := *env
 					e.Dir = last
-					repo, err = findRepo(&e)
+					if r, rerr := findRepo(&e); rerr == nil {
+						repo, err = r, nil
+					}
 				}
 			}
 		}
