@@ -36,7 +36,7 @@ type Login struct {
 	// Sleep waits between device-flow polls (tests inject it).
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Prompt, when set, receives the device-flow prompt once the host has
-	// issued the code, before polling starts (after the lines on Out). It is
+	// issued the code, before polling starts (after the sign-in lines on Out). It is
 	// how `auth login --json` hands the prompt to a program (the tray).
 	Prompt func(DevicePrompt)
 	// Rand is the source of the PKCE verifier and state (crypto/rand when nil).
