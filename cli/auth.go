@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -42,7 +43,7 @@ func newAuthCmd(env *Env) *Command {
 
 func newAuthLoginCmd(env *Env) *Command {
 	c := &Command{
-		UsageLine: "spec-kitty auth login [--headless] [--with-token]",
+		UsageLine: "spec-kitty auth login [--headless] [--with-token] [--json]",
 		Short:     "sign in to the hosted service",
 		Long: `Login signs in to the hosted service and stores the session.
 
@@ -56,10 +57,17 @@ approve it there.
 (or "access_token_expires_at": "<RFC 3339>" instead of expires_in;
 "session_id" and "refresh_token_expires_at" are optional).
 
+--json is for programs (the tray uses it): the prompts stay on stderr, and
+stdout carries JSON lines instead of text — with the device code flow first
+{step: "device_code", verification_uri, verification_uri_complete?,
+user_code, expires_in} as soon as the code is issued, then on success
+{step: "signed_in", signed_in, host, user_id, email, name, auth_method}.
+
 Nothing is stored unless sign-in completes. Interrupt with Ctrl-C.`,
 	}
 	headless := c.Flags().Bool("headless", false, "use the device code flow instead of a browser")
 	withToken := c.Flags().Bool("with-token", false, "read a token JSON object from stdin")
+	asJSON := c.Flags().Bool("json", false, "print the device code prompt and the result as JSON lines")
 	c.Run = func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usagef("auth login takes no arguments")
@@ -81,6 +89,12 @@ Nothing is stored unless sign-in completes. Interrupt with Ctrl-C.`,
 		client := hostedClientFor(env, host, nil)
 		defer client.CloseIdleConnections()
 		l := &auth.Login{Client: client, Store: store, Out: env.Stderr, OpenBrowser: browserOpener(env), Now: env.Now}
+		if *asJSON {
+			l.Prompt = func(p auth.DevicePrompt) {
+				_ = writeJSONLine(env.Stdout, authLoginPromptJSON{Step: "device_code", VerificationURI: p.VerificationURI,
+					VerificationURIComplete: p.VerificationURIComplete, UserCode: p.UserCode, ExpiresIn: p.ExpiresIn})
+			}
+		}
 		var s *auth.Session
 		switch {
 		case *withToken:
@@ -96,10 +110,41 @@ Nothing is stored unless sign-in completes. Interrupt with Ctrl-C.`,
 		if err != nil {
 			return hostedError(err)
 		}
+		if *asJSON {
+			return writeJSONLine(env.Stdout, authLoginDoneJSON{Step: "signed_in", authStatusJSON: authStatusJSON{SignedIn: true,
+				Host: s.Host, UserID: s.UserID, Email: s.Email, Name: s.Name, AuthMethod: string(s.AuthMethod)}})
+		}
 		_, err = fmt.Fprintf(env.Stdout, "Signed in to %s as %s.\n", term.Sanitize(s.Host), term.Sanitize(who(s)))
 		return err
 	}
 	return c
+}
+
+// authLoginPromptJSON is the first line of `auth login --json` with the
+// device code flow, printed before it waits; fields are only ever added to.
+type authLoginPromptJSON struct {
+	Step                    string `json:"step"`
+	VerificationURI         string `json:"verification_uri"`
+	VerificationURIComplete string `json:"verification_uri_complete,omitempty"`
+	UserCode                string `json:"user_code"`
+	ExpiresIn               int    `json:"expires_in"`
+}
+
+// authLoginDoneJSON is the last line of `auth login --json` on success: the
+// fields of `auth status --json` that describe the new session.
+type authLoginDoneJSON struct {
+	Step string `json:"step"`
+	authStatusJSON
+}
+
+// writeJSONLine writes v as one line of compact JSON.
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 func newAuthLogoutCmd(env *Env) *Command {

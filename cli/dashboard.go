@@ -15,6 +15,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/cli/dashboard"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
+	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 	"github.com/spec-kitty/spec-kitty-sync/core/term"
@@ -43,7 +44,12 @@ const dashboardHostedNote = `
 On this machine (opted in to hosted sync) the page also shows a sync panel:
 readiness, the daemon, the queue and a "Sync now" button that starts or wakes
 the daemon under the "auto" background-daemon policy; under "manual" it
-tells you to run 'spec-kitty sync run'. Nothing else starts the daemon.`
+tells you to run 'spec-kitty sync run'. Nothing else starts the daemon.
+
+--recent serves the repository around the working directory or, outside one,
+the repository most recently added to hosted sync (a repository is added the
+first time an event is emitted in it, it is bound or it is synced); the
+tray's "Open dashboard" uses it.`
 
 func newDashboardCmd(env *Env) *Command {
 	c := &Command{
@@ -58,6 +64,13 @@ func newDashboardCmd(env *Env) *Command {
 	open := c.Flags().Bool("open", false, "open the dashboard in the browser")
 	stop := c.Flags().Bool("stop", false, "stop the running dashboard of this repository")
 	repoDir := c.Flags().String("repo", "", "serve this repository instead of the one around the working directory")
+	// --recent reads the sync queue's list of repositories: it exists only
+	// with the gate on, like everything hosted.
+	recent := new(bool)
+	if rollout.Enabled(env.Getenv) {
+		c.UsageLine += " [--recent]"
+		recent = c.Flags().Bool("recent", false, "outside a repository, serve the one hosted sync registered last")
+	}
 	c.Run = func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usagef("unexpected argument %q", args[0])
@@ -68,6 +81,9 @@ func newDashboardCmd(env *Env) *Command {
 		if *stop && (*open || c.Flags().Changed("port")) {
 			return usagef("--stop cannot be combined with --port or --open")
 		}
+		if *recent && *repoDir != "" {
+			return usagef("--recent cannot be combined with --repo")
+		}
 		denv := env
 		if *repoDir != "" {
 			e := *env
@@ -75,6 +91,19 @@ func newDashboardCmd(env *Env) *Command {
 			denv = &e
 		}
 		repo, err := findRepo(denv)
+		if err != nil && *recent {
+			if home, herr := env.Home(); herr == nil {
+				if last := recentRepo(ctx, home); last != "" {
+					// A registered repository that is gone keeps the
+					// ordinary error, about the working directory.
+					e := *env
+					e.Dir = last
+					if r, rerr := findRepo(&e); rerr == nil {
+						repo, err = r, nil
+					}
+				}
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -89,6 +118,28 @@ func newDashboardCmd(env *Env) *Command {
 		return runDashboard(ctx, env, home, repo, rec, *port, *open)
 	}
 	return c
+}
+
+// recentRepo is the repository the sync queue registered last — the one the
+// user most recently worked on with hosted sync — or "" when there is none.
+// It opens the queue read-only and never creates it.
+func recentRepo(ctx context.Context, home paths.Home) string {
+	q, err := queue.Open(ctx, home.Queue(), queue.Options{ReadOnly: true})
+	if err != nil {
+		return ""
+	}
+	defer q.Close()
+	repos, err := q.Repos(ctx)
+	if err != nil || len(repos) == 0 {
+		return ""
+	}
+	latest := repos[0]
+	for _, r := range repos[1:] {
+		if r.RegisteredAt.After(latest.RegisteredAt) {
+			latest = r
+		}
+	}
+	return latest.Path
 }
 
 // runDashboard reuses the running dashboard of repo, or serves a new one

@@ -35,6 +35,10 @@ type Login struct {
 	Now         func() time.Time
 	// Sleep waits between device-flow polls (tests inject it).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Prompt, when set, receives the device-flow prompt once the host has
+	// issued the code, before polling starts (after the sign-in lines on Out). It is
+	// how `auth login --json` hands the prompt to a program (the tray).
+	Prompt func(DevicePrompt)
 	// Rand is the source of the PKCE verifier and state (crypto/rand when nil).
 	Rand           io.Reader
 	BrowserTimeout time.Duration
@@ -63,6 +67,16 @@ func (l *Login) sleep(ctx context.Context, d time.Duration) error {
 
 func (l *Login) host() string { return l.Client.Host.URL }
 
+// DevicePrompt is what the user needs to approve a device-flow sign-in: the
+// page to open (VerificationURIComplete carries the code too, when the host
+// offers one) and the code to enter there, valid for ExpiresIn seconds.
+type DevicePrompt struct {
+	VerificationURI         string
+	VerificationURIComplete string
+	UserCode                string
+	ExpiresIn               int
+}
+
 // Device runs the OAuth device flow: it shows the code and the verification
 // URL, polls at the host's interval (5 s more after each slow_down) and stops
 // on approval, access_denied, expired_token, the code's expiry or ctx.
@@ -75,6 +89,10 @@ func (l *Login) Device(ctx context.Context) (*Session, error) {
 	fmt.Fprintf(w, "To sign in, open %s and enter the code %s\n", printable(dc.VerificationURI), printable(dc.UserCode))
 	if dc.VerificationURIComplete != "" {
 		fmt.Fprintf(w, "  (or open %s)\n", printable(dc.VerificationURIComplete))
+	}
+	if l.Prompt != nil {
+		l.Prompt(DevicePrompt{VerificationURI: dc.VerificationURI, VerificationURIComplete: dc.VerificationURIComplete,
+			UserCode: dc.UserCode, ExpiresIn: dc.ExpiresIn})
 	}
 	fmt.Fprintf(w, "Waiting for approval...\n")
 	interval := time.Duration(dc.Interval) * time.Second
@@ -136,7 +154,7 @@ func (l *Login) Browser(ctx context.Context) (*Session, error) {
 	go srv.Serve(ln) //nolint:errcheck // ends with Close below
 	defer srv.Close()
 
-	authURL := l.Client.Host.AuthorizeURL(redirect, challenge, state)
+	authURL := hosted.AuthorizeURL(l.Client.Host, redirect, challenge, state)
 	if err := l.OpenBrowser(authURL); err != nil {
 		srv.Close()
 		fmt.Fprintf(l.out(), "Could not open a browser (%s); using device code sign-in.\n", oneLine(err.Error()))
@@ -272,3 +290,6 @@ func printable(s string) string {
 		return r
 	}, s)
 }
+
+// oneLine folds whitespace so a host's text stays on one output line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

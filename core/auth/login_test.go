@@ -45,6 +45,34 @@ func TestDeviceLogin(t *testing.T) {
 	}
 }
 
+// TestDevicePrompt: Prompt gets the page and the code once, after the lines
+// for a person and before the first poll (a program can show them while the
+// flow waits).
+func TestDevicePrompt(t *testing.T) {
+	w := newWorld(t, hostedtest.Options{AutoApproveAfterPolls: 1})
+	l := w.login()
+	var prompts []DevicePrompt
+	l.Prompt = func(p DevicePrompt) {
+		if n := len(w.clk.Sleeps()); n != 0 {
+			t.Errorf("prompt after %d polls", n)
+		}
+		if !strings.Contains(w.out.String(), "enter the code "+p.UserCode) {
+			t.Errorf("prompt before the lines for a person: %q", w.out.String())
+		}
+		prompts = append(prompts, p)
+	}
+	if _, err := l.Device(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(prompts) != 1 {
+		t.Fatalf("%d prompts, want 1", len(prompts))
+	}
+	p := prompts[0]
+	if p.VerificationURI != w.host.URL+"/device" || len(p.UserCode) != 9 || p.ExpiresIn <= 0 {
+		t.Errorf("prompt %+v", p)
+	}
+}
+
 // TestDeviceLoginSlowDown: a poll that comes too early gets slow_down and
 // the interval grows by 5 s.
 func TestDeviceLoginSlowDown(t *testing.T) {

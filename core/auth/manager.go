@@ -79,13 +79,13 @@ func (m *Manager) Token(ctx context.Context) (hosted.Credentials, error) {
 		return hosted.Credentials{}, err
 	}
 	if !s.NeedsRefresh(m.now()) {
-		return s.Credentials(), nil
+		return credentials(s), nil
 	}
 	s, err = m.refresh(ctx, func(cur *Session) bool { return cur.NeedsRefresh(m.now()) })
 	if err != nil {
 		return hosted.Credentials{}, err
 	}
-	return s.Credentials(), nil
+	return credentials(s), nil
 }
 
 // Refresh implements hosted.TokenSource: called after the host rejected
@@ -96,7 +96,7 @@ func (m *Manager) Refresh(ctx context.Context, rejected hosted.Secret) (hosted.C
 	if err != nil {
 		return hosted.Credentials{}, err
 	}
-	return s.Credentials(), nil
+	return credentials(s), nil
 }
 
 // refresh takes the lock, re-reads storage, and spends the refresh token only

@@ -1,150 +1,54 @@
-// Package auth owns the signed-in session (CONTRACTS §8.2): its model, its
-// storage (OS keychain, else <home>/auth.json 0600), refresh under a
-// cross-process lock, and the sign-in and sign-out flows.
-//
-// It talks to the host only through core/hosted and never reads the rollout
-// gate: callers check it before they construct anything here. Constructing a
-// Store touches nothing; the keychain and the home are used on first Load,
-// Save or Delete. Tokens are hosted.Secret values and never reach a log, an
-// error or an output of this package.
 package auth
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"time"
+	"io"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
-// Method is how a session was obtained (auth_method).
-type Method string
+// The session model and its storage live in core/session, which links no
+// HTTP client (the tray reads sessions through it). These names keep this
+// package the one place the CLI and the daemon take them from.
+type (
+	Session  = session.Session
+	Method   = session.Method
+	Store    = session.Store
+	Keychain = session.Keychain
+	Backend  = session.Backend
+)
 
-// Methods (stored values).
+// Methods, backends, keychain item and errors: see core/session.
 const (
-	MethodDevice  Method = "device_code"
-	MethodBrowser Method = "browser"
-	MethodToken   Method = "token"
+	MethodDevice    = session.MethodDevice
+	MethodBrowser   = session.MethodBrowser
+	MethodToken     = session.MethodToken
+	BackendKeychain = session.BackendKeychain
+	BackendFile     = session.BackendFile
+	RefreshMargin   = session.RefreshMargin
+	KeychainService = session.KeychainService
+	KeychainAccount = session.KeychainAccount
+	KeychainTimeout = session.KeychainTimeout
 )
 
-// RefreshMargin: the access token is refreshed when it expires within it.
-const RefreshMargin = 60 * time.Second
+var (
+	ErrNoSession        = session.ErrNoSession
+	ErrKeychainNotFound = session.ErrKeychainNotFound
+)
 
-// Session is one signed-in session, valid only for Host (the issuing host's
-// hosted.Host URL). JSON field names are those of CONTRACTS §8.2; note that
-// json.Marshal of a Session redacts the tokens (they are hosted.Secret) —
-// storage uses its own encoding.
-type Session struct {
-	Host                  string        `json:"host"`
-	UserID                string        `json:"user_id"`
-	Email                 string        `json:"email"`
-	Name                  string        `json:"name"`
-	Teams                 []hosted.Team `json:"teams"`
-	DefaultTeamID         string        `json:"default_team_id"`
-	AccessToken           hosted.Secret `json:"access_token"`
-	RefreshToken          hosted.Secret `json:"refresh_token"`
-	SessionID             string        `json:"session_id"`
-	IssuedAt              time.Time     `json:"issued_at"`
-	AccessTokenExpiresAt  time.Time     `json:"access_token_expires_at"`
-	RefreshTokenExpiresAt time.Time     `json:"refresh_token_expires_at,omitzero"`
-	AuthMethod            Method        `json:"auth_method"`
+// NewStore is session.NewStore.
+func NewStore(home paths.Home, kc Keychain, warn io.Writer) *Store {
+	return session.NewStore(home, kc, warn)
 }
 
-// Credentials are what the hosted client sends.
-func (s *Session) Credentials() hosted.Credentials {
+// KeychainFor is session.KeychainFor.
+func KeychainFor(getenv func(string) string) Keychain { return session.KeychainFor(getenv) }
+
+// OSKeychain is session.OSKeychain.
+func OSKeychain() Keychain { return session.OSKeychain() }
+
+// credentials are what the hosted client sends for s.
+func credentials(s *Session) hosted.Credentials {
 	return hosted.Credentials{Host: s.Host, AccessToken: s.AccessToken, Team: s.DefaultTeamID}
-}
-
-// RefreshExpired reports whether the refresh token is known to be expired
-// (a zero expiry means unknown, hence not known-expired).
-func (s *Session) RefreshExpired(now time.Time) bool {
-	return !s.RefreshTokenExpiresAt.IsZero() && !now.Before(s.RefreshTokenExpiresAt)
-}
-
-// NeedsRefresh reports whether the access token expires within RefreshMargin.
-func (s *Session) NeedsRefresh(now time.Time) bool {
-	return !now.Add(RefreshMargin).Before(s.AccessTokenExpiresAt)
-}
-
-// DefaultTeam returns the default team, if the user is a member of it.
-func (s *Session) DefaultTeam() (hosted.Team, bool) {
-	for _, t := range s.Teams {
-		if t.ID == s.DefaultTeamID {
-			return t, true
-		}
-	}
-	return hosted.Team{}, false
-}
-
-// storedSession is the storage encoding: the §8.2 field names with the
-// tokens revealed.
-type storedSession struct {
-	Host                  string        `json:"host"`
-	UserID                string        `json:"user_id"`
-	Email                 string        `json:"email"`
-	Name                  string        `json:"name"`
-	Teams                 []hosted.Team `json:"teams"`
-	DefaultTeamID         string        `json:"default_team_id"`
-	AccessToken           string        `json:"access_token"`
-	RefreshToken          string        `json:"refresh_token"`
-	SessionID             string        `json:"session_id"`
-	IssuedAt              time.Time     `json:"issued_at"`
-	AccessTokenExpiresAt  time.Time     `json:"access_token_expires_at"`
-	RefreshTokenExpiresAt time.Time     `json:"refresh_token_expires_at,omitzero"`
-	AuthMethod            Method        `json:"auth_method"`
-}
-
-func encodeSession(s *Session) []byte {
-	st := storedSession{
-		Host: s.Host, UserID: s.UserID, Email: s.Email, Name: s.Name, Teams: s.Teams,
-		DefaultTeamID: s.DefaultTeamID, AccessToken: s.AccessToken.Reveal(),
-		RefreshToken: s.RefreshToken.Reveal(), SessionID: s.SessionID, IssuedAt: s.IssuedAt.UTC(),
-		AccessTokenExpiresAt: s.AccessTokenExpiresAt.UTC(), RefreshTokenExpiresAt: s.RefreshTokenExpiresAt.UTC(),
-		AuthMethod: s.AuthMethod,
-	}
-	if st.Teams == nil {
-		st.Teams = []hosted.Team{}
-	}
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		panic(fmt.Sprintf("auth: encode session: %v", err)) // plain strings and times always encode
-	}
-	return append(b, '\n')
-}
-
-// errCorrupt marks stored data that is not a usable session.
-var errCorrupt = errors.New("stored session is unreadable")
-
-// decodeSession parses stored bytes; the error never quotes the data.
-func decodeSession(b []byte) (*Session, error) {
-	var st storedSession
-	if err := json.Unmarshal(b, &st); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, fmt.Errorf("%w: invalid JSON at byte %d", errCorrupt, se.Offset)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, fmt.Errorf("%w: field %q has the wrong type", errCorrupt, te.Field)
-		}
-		return nil, fmt.Errorf("%w: invalid JSON", errCorrupt)
-	}
-	for _, f := range []struct{ name, v string }{
-		{"host", st.Host}, {"user_id", st.UserID}, {"access_token", st.AccessToken},
-	} {
-		if f.v == "" {
-			return nil, fmt.Errorf("%w: missing field %q", errCorrupt, f.name)
-		}
-	}
-	if st.AccessTokenExpiresAt.IsZero() {
-		return nil, fmt.Errorf("%w: missing field %q", errCorrupt, "access_token_expires_at")
-	}
-	return &Session{
-		Host: st.Host, UserID: st.UserID, Email: st.Email, Name: st.Name, Teams: st.Teams,
-		DefaultTeamID: st.DefaultTeamID, AccessToken: hosted.NewSecret(st.AccessToken),
-		RefreshToken: hosted.NewSecret(st.RefreshToken), SessionID: st.SessionID, IssuedAt: st.IssuedAt,
-		AccessTokenExpiresAt: st.AccessTokenExpiresAt, RefreshTokenExpiresAt: st.RefreshTokenExpiresAt,
-		AuthMethod: st.AuthMethod,
-	}, nil
 }

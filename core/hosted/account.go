@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
-// Team is one team of the signed-in user.
-type Team struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	Role string `json:"role"`
-}
+// Team is one team of the signed-in user (the session stores them).
+type Team = session.Team
 
 // Me is the answer of GET /api/v1/me.
 type Me struct {

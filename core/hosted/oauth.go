@@ -138,7 +138,7 @@ func formRequest(path string, form url.Values) *request {
 }
 
 // AuthorizeURL is the browser URL of the PKCE flow (S256 challenge).
-func (h Host) AuthorizeURL(redirectURI, challenge, state string) string {
+func AuthorizeURL(h Host, redirectURI, challenge, state string) string {
 	q := url.Values{
 		"response_type":         {"code"},
 		"client_id":             {ClientID},

@@ -87,14 +87,14 @@ func TestPKCEFlow(t *testing.T) {
 	sum := sha256.Sum256([]byte(verifier.Reveal()))
 	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
 	redirect := "http://127.0.0.1:9/callback"
-	code, state := playBrowser(t, e.host.AuthorizeURL(redirect, challenge, "st8"))
+	code, state := playBrowser(t, AuthorizeURL(e.host, redirect, challenge, "st8"))
 	if state != "st8" || code == "" {
 		t.Fatalf("code %q state %q", code, state)
 	}
 	if _, err := e.c.ExchangeCode(ctx, NewSecret(code), redirect, NewSecret(strings.Repeat("w", 43))); CodeOf(err) != CodeInvalidGrant {
 		t.Fatalf("wrong verifier: %v", err)
 	}
-	code, _ = playBrowser(t, e.host.AuthorizeURL(redirect, challenge, "st8"))
+	code, _ = playBrowser(t, AuthorizeURL(e.host, redirect, challenge, "st8"))
 	tok, err := e.c.ExchangeCode(ctx, NewSecret(code), redirect, verifier)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +130,7 @@ func TestRefreshRotation(t *testing.T) {
 
 func TestAuthorizeURL(t *testing.T) {
 	h := Host{URL: "https://x.example.com/base"}
-	got := h.AuthorizeURL("http://127.0.0.1:5/callback", "CH", "S T")
+	got := AuthorizeURL(h, "http://127.0.0.1:5/callback", "CH", "S T")
 	want := "https://x.example.com/base/oauth/authorize?client_id=cli_native&code_challenge=CH&code_challenge_method=S256&redirect_uri=http%3A%2F%2F127.0.0.1%3A5%2Fcallback&response_type=code&state=S+T"
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Error(diff)

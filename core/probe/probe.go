@@ -1,6 +1,7 @@
 // Package probe wires the real readiness checks of CONTRACTS §4 into
-// readiness.Probes: the rollout gate (core/rollout), the stored session
-// (core/auth), host resolution and the reachability request (core/hosted).
+// readiness.Probes: the local checks of core/probe/local (rollout gate,
+// stored session, host resolution) plus the reachability request
+// (core/hosted).
 //
 // It owns only the wiring. It never writes anything, never refreshes a token
 // and never sends one: the auth check reads storage, the reachability check
@@ -10,8 +11,6 @@ package probe
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -19,8 +18,8 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/auth"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+	"github.com/spec-kitty/spec-kitty-sync/core/probe/local"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
-	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 )
 
 // Config is what the probes read.
@@ -34,13 +33,10 @@ type Config struct {
 	Now   func() time.Time
 }
 
-// New returns the probes for cfg. Binding is nil (a failing check): callers
-// that ask for RequireBinding set it.
+// New returns the probes for cfg: the local checks of core/probe/local plus
+// the reachability request. Binding is nil (a failing check): callers that
+// ask for RequireBinding set it.
 func New(cfg Config) readiness.Probes {
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
-	}
 	var (
 		mu      sync.Mutex
 		clients = map[string]*hosted.Client{}
@@ -55,34 +51,15 @@ func New(cfg Config) readiness.Probes {
 		}
 		return c
 	}
-	return readiness.Probes{
-		Gate: func() bool { return rollout.Enabled(cfg.Getenv) },
-		Host: func(ctx context.Context) (string, error) {
-			h, err := ResolveHost(cfg.Getenv, cfg.ServerURL)
-			if errors.Is(err, hosted.ErrNoHost) {
-				return "", nil
-			}
-			var he *hosted.Error
-			if errors.As(err, &he) && he.Kind == hosted.KindConfig {
-				// The readiness message already says the URL is invalid.
-				return "", fmt.Errorf("%s: %s", he.Host, strings.TrimPrefix(he.Message, hosted.InvalidHostPrefix))
-			}
-			if err != nil {
-				return "", err
-			}
-			return h.URL, nil
-		},
-		Auth: func(ctx context.Context, host string) (bool, error) {
-			return HasSession(ctx, cfg.Store, host, now()), nil
-		},
-		Reach: func(ctx context.Context, host string) error {
-			h, err := hosted.ParseHost(host)
-			if err != nil {
-				return err
-			}
-			return client(h).Probe(ctx)
-		},
+	p := local.New(local.Config(cfg))
+	p.Reach = func(ctx context.Context, host string) error {
+		h, err := hosted.ParseHost(host)
+		if err != nil {
+			return err
+		}
+		return client(h).Probe(ctx)
 	}
+	return p
 }
 
 // ResolveHost is hosted.ResolveHost with the config value read lazily.
@@ -100,17 +77,7 @@ func ResolveHost(getenv func(string) string, serverURL func() (string, error)) (
 
 // HasSession reports whether store holds a readable session whose refresh
 // token is not known to be expired and, when host is not "", that was issued
-// by host.
+// by host (see core/probe/local).
 func HasSession(ctx context.Context, store *auth.Store, host string, now time.Time) bool {
-	if store == nil {
-		return false
-	}
-	s, err := store.Load(ctx)
-	if err != nil {
-		return false
-	}
-	if host != "" && s.Host != host {
-		return false
-	}
-	return !s.RefreshExpired(now)
+	return local.HasSession(ctx, store, host, now)
 }

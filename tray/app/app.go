@@ -20,14 +20,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spec-kitty/spec-kitty-sync/core/auth"
 	"github.com/spec-kitty/spec-kitty-sync/core/config"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
-	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
-	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 	"github.com/spec-kitty/spec-kitty-sync/tray"
 )
 
@@ -103,7 +101,7 @@ func Main(ctx context.Context, env *Env) int {
 	}()
 
 	client := localapi.NewClient(home.DaemonSocket())
-	store := auth.NewStore(home, auth.KeychainFor(env.Getenv), nil)
+	store := session.NewStore(home, session.KeychainFor(env.Getenv), nil)
 	ctl := &Controller{
 		Reader: NewSource(home, env.Getenv, store, env.Now, log),
 		Run:    ExecRunner(func() (string, error) { return FindCLI(env.Executable, env.LookPath) }),
@@ -111,11 +109,10 @@ func Main(ctx context.Context, env *Env) int {
 		SetPolicy: func(p policy.Policy) error {
 			return config.Set(home.Config(), config.KeyBackgroundDaemon, string(p))
 		},
-		Reload:        client.Reload,
-		DashboardRepo: func() string { return dashboardRepo(ctx, home, env.Getenv) },
-		Quit:          cancel,
-		Now:           env.Now,
-		Log:           log,
+		Reload: client.Reload,
+		Quit:   cancel,
+		Now:    env.Now,
+		Log:    log,
 	}
 	first := ctl.Prime(ctx)
 	loopDone := make(chan struct{})
@@ -131,32 +128,4 @@ func Main(ctx context.Context, env *Env) int {
 		log.Warn("actions still running at exit")
 	}
 	return int(code.Load())
-}
-
-// dashboardRepo picks the repository "Open dashboard" serves: none when the
-// tray runs inside one (the CLI finds it), else the repository the sync
-// queue registered last — the one the user most recently worked on with
-// hosted sync. "" when there is none.
-func dashboardRepo(ctx context.Context, home paths.Home, getenv func(string) string) string {
-	if wd, err := os.Getwd(); err == nil {
-		if _, err := mission.FindRepo(wd, getenv); err == nil {
-			return ""
-		}
-	}
-	q, err := queue.Open(ctx, home.Queue(), queue.Options{ReadOnly: true})
-	if err != nil {
-		return ""
-	}
-	defer q.Close()
-	repos, err := q.Repos(ctx)
-	if err != nil || len(repos) == 0 {
-		return ""
-	}
-	latest := repos[0]
-	for _, r := range repos[1:] {
-		if r.RegisteredAt.After(latest.RegisteredAt) {
-			latest = r
-		}
-	}
-	return latest.Path
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -40,10 +39,6 @@ type Controller struct {
 	Open Opener
 	// SetPolicy writes [sync].background_daemon.
 	SetPolicy func(policy.Policy) error
-	// DashboardRepo names the repository "Open dashboard" serves when the
-	// tray does not run inside one ("" lets the CLI look around its working
-	// directory).
-	DashboardRepo func() string
 	// Reload asks a running daemon to re-read its configuration.
 	Reload func(ctx context.Context) error
 	// Draw shows a view; it is called only when the view changed.
@@ -164,13 +159,10 @@ func (c *Controller) click(ctx, actx context.Context, id tray.ItemID) {
 	case tray.ItemLogin:
 		c.login(actx)
 	case tray.ItemDashboard:
-		args := []string{"dashboard", "--open"}
-		if c.DashboardRepo != nil {
-			if repo := c.DashboardRepo(); repo != "" {
-				args = append(args, "--repo", repo)
-			}
-		}
-		c.start(actx, args, nil, func(err error, out *tail) {
+		// --recent: outside a repository the CLI serves the one hosted
+		// sync registered last (it reads the queue; the tray links no
+		// SQLite).
+		c.start(actx, []string{"dashboard", "--open", "--recent"}, nil, func(err error, out *tail) {
 			if err != nil && actx.Err() == nil {
 				c.note("Open dashboard failed: " + failure(err, out))
 			}
@@ -204,49 +196,42 @@ func (c *Controller) syncNow(actx context.Context) {
 	})
 }
 
-// login runs the headless device flow and opens the verification URL it
-// prints; the user code goes to the status line. The CLI prints the plain
-// verification URL with the code, then maybe the complete URL that carries
-// the code: the tray opens the complete one at once, else the plain one when
-// the next line shows no URL follows.
+// login runs the headless device flow with --json and acts on the prompt
+// line it prints on stdout: the user code goes to the status line and the
+// verification page is opened — the complete URL, which carries the code,
+// when the host offers one. Every other line (the prompts for a person on
+// stderr) is only kept for the failure note.
 func (c *Controller) login(actx context.Context) {
 	if c.busy {
 		return
 	}
 	c.setBusy(busyLogin)
-	var pending, code string
 	opened := false
-	open := func(link string) {
-		opened = true
-		if code == "" {
-			c.action.Busy = busyLoginURL
-		}
-		if err := c.Open(actx, link); err != nil {
-			c.Log.Warn("cannot open the browser", "error", err.Error())
-			c.action.Busy = clipLine("Open " + link + " to log in")
-		}
-	}
 	onLine := func(line string) {
+		p, ok := parseLoginPrompt(line)
+		if !ok {
+			return
+		}
 		c.post(func() {
 			if !c.busy || opened {
 				return
 			}
-			link, lineCode := loginPrompt(line)
-			if lineCode != "" && code == "" {
-				code = lineCode
-				c.action.Busy = "Enter code " + code + " in your browser"
+			opened = true
+			link := p.VerificationURI
+			if p.VerificationURIComplete != "" {
+				link = p.VerificationURIComplete
 			}
-			switch {
-			case link != "" && code != "" && strings.Contains(link, code):
-				open(link)
-			case link != "" && pending == "":
-				pending = link
-			case link == "" && pending != "":
-				open(pending)
+			c.action.Busy = busyLoginURL
+			if p.UserCode != "" {
+				c.action.Busy = clipLine("Enter code " + p.UserCode + " in your browser")
+			}
+			if err := c.Open(actx, link); err != nil {
+				c.Log.Warn("cannot open the browser", "error", err.Error())
+				c.action.Busy = clipLine("Open " + link + " to log in")
 			}
 		})
 	}
-	c.start(actx, []string{"auth", "login", "--headless"}, onLine, func(err error, out *tail) {
+	c.start(actx, []string{"auth", "login", "--headless", "--json"}, onLine, func(err error, out *tail) {
 		c.setBusy("")
 		c.Reader.AuthChanged()
 		switch {

@@ -93,10 +93,8 @@ type harness struct {
 	reloads int
 	setErr  error
 	quit    bool
-	// dashboardRepo is what DashboardRepo answers.
-	dashboardRepo string
-	cancel        context.CancelFunc
-	done          chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 func readySnap(p policy.Policy, d tray.Daemon) Snapshot {
@@ -139,11 +137,6 @@ func startHarness(t *testing.T, snap Snapshot) *harness {
 		},
 		Now: time.Now,
 		Log: slog.New(slog.DiscardHandler),
-		DashboardRepo: func() string {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			return h.dashboardRepo
-		},
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	h.cancel = cancel
@@ -369,18 +362,24 @@ func TestLogin(t *testing.T) {
 		wantNote   string
 	}{
 		{
-			name:       "complete URL preferred",
-			output:     "To sign in, open " + plain + " and enter the code WDJB-MJHT\n  (or open " + complete + ")\nWaiting for approval...\n",
+			name: "complete URL preferred",
+			output: "To sign in, open " + plain + " and enter the code WDJB-MJHT\n  (or open " + complete + ")\n" +
+				`{"step":"device_code","verification_uri":"` + plain + `","verification_uri_complete":"` + complete + `","user_code":"WDJB-MJHT","expires_in":900}` + "\nWaiting for approval...\n" +
+				`{"step":"signed_in","signed_in":true,"host":"https://sync.example.com"}` + "\n",
 			wantOpened: []string{complete}, wantBusy: "Enter code WDJB-MJHT in your browser", wantNote: noteLoggedIn,
 		},
 		{
-			name:       "plain URL when no complete one follows",
-			output:     "To sign in, open " + plain + " and enter the code WDJB-MJHT\nWaiting for approval...\n",
+			name: "plain URL when the host offers no complete one",
+			output: "To sign in, open " + plain + " and enter the code WDJB-MJHT\n" +
+				`{"step":"device_code","verification_uri":"` + plain + `","user_code":"WDJB-MJHT","expires_in":900}` + "\nWaiting for approval...\n" +
+				`{"step":"signed_in","signed_in":true,"host":"https://sync.example.com"}` + "\n",
 			wantOpened: []string{plain}, wantBusy: "Enter code WDJB-MJHT in your browser", wantNote: noteLoggedIn,
 		},
 		{
-			name:       "denied",
-			output:     "To sign in, open " + plain + " and enter the code WDJB-MJHT\nWaiting for approval...\nspec-kitty: error: https://sync.example.com: sign-in was denied\n",
+			name: "denied",
+			output: "To sign in, open " + plain + " and enter the code WDJB-MJHT\n" +
+				`{"step":"device_code","verification_uri":"` + plain + `","user_code":"WDJB-MJHT","expires_in":900}` + "\nWaiting for approval...\n" +
+				"spec-kitty: error: https://sync.example.com: sign-in was denied\n",
 			fail:       true,
 			wantOpened: []string{plain}, wantBusy: "Enter code WDJB-MJHT in your browser", wantNote: "Log in failed: https://sync.example.com: sign-in was denied",
 		},
@@ -392,7 +391,7 @@ func TestLogin(t *testing.T) {
 				h := startHarness(t, Snapshot{Gate: true, Policy: policy.Auto, Readiness: readiness.Result{State: readiness.MissingAuth, Message: msg, NextAction: next}})
 				defer h.stop()
 				approve := make(chan struct{})
-				h.cli.do["auth login --headless"] = func(ctx context.Context, out io.Writer) error {
+				h.cli.do["auth login --headless --json"] = func(ctx context.Context, out io.Writer) error {
 					lines := strings.SplitAfter(tt.output, "\n")
 					last := lines[len(lines)-2]
 					for _, l := range lines[:len(lines)-2] {
@@ -445,7 +444,7 @@ func TestQuitStopsActions(t *testing.T) {
 			stopped = true
 			return ctx.Err()
 		}
-		h.cli.do["dashboard --open"] = func(ctx context.Context, out io.Writer) error {
+		h.cli.do["dashboard --open --recent"] = func(ctx context.Context, out io.Writer) error {
 			<-ctx.Done()
 			return ctx.Err()
 		}
@@ -467,7 +466,7 @@ func TestDashboardFailureShown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := startHarness(t, readySnap(policy.Auto, runningDaemon()))
 		defer h.stop()
-		h.cli.do["dashboard --open"] = func(ctx context.Context, out io.Writer) error {
+		h.cli.do["dashboard --open --recent"] = func(ctx context.Context, out io.Writer) error {
 			fmt.Fprintln(out, "spec-kitty: error: not inside a spec-kitty project (no .kittify/ or kitty-specs/ above /home/u)")
 			return errors.New("exit status 1")
 		}
@@ -478,17 +477,15 @@ func TestDashboardFailureShown(t *testing.T) {
 	})
 }
 
-// TestDashboardServesTheRecentRepo: outside a repository the tray names the
-// repository to serve with --repo.
+// TestDashboardServesTheRecentRepo: the tray lets the CLI choose the
+// repository (--recent: outside one, the repository hosted sync registered
+// last; see cli/testdata/script/dashboard_recent.txtar).
 func TestDashboardServesTheRecentRepo(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := startHarness(t, readySnap(policy.Auto, runningDaemon()))
 		defer h.stop()
-		h.mu.Lock()
-		h.dashboardRepo = "/home/u/src/spec-kitty"
-		h.mu.Unlock()
 		ran := make(chan struct{}, 1)
-		h.cli.do["dashboard --open --repo /home/u/src/spec-kitty"] = func(ctx context.Context, out io.Writer) error {
+		h.cli.do["dashboard --open --recent"] = func(ctx context.Context, out io.Writer) error {
 			ran <- struct{}{}
 			return nil
 		}
@@ -497,7 +494,7 @@ func TestDashboardServesTheRecentRepo(t *testing.T) {
 		select {
 		case <-ran:
 		default:
-			t.Fatal("the CLI was not asked to serve the recent repository")
+			t.Fatal("the CLI was not asked for the recent repository")
 		}
 	})
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,11 +11,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // Runner runs the spec-kitty binary with args until it exits or ctx ends,
@@ -157,19 +158,25 @@ func failure(err error, out *tail) string {
 	return err.Error()
 }
 
-var (
-	urlPattern  = regexp.MustCompile(`https?://[^\s"'<>` + "`" + `]+`)
-	codePattern = regexp.MustCompile(`(?i:\bcode\b)[^A-Za-z0-9\n]*([A-Z0-9]{4}-?[A-Z0-9]{4})\b`)
-)
+// loginPrompt is the device-code line of `spec-kitty auth login --json`.
+type loginPrompt struct {
+	Step                    string `json:"step"`
+	VerificationURI         string `json:"verification_uri"`
+	VerificationURIComplete string `json:"verification_uri_complete"`
+	UserCode                string `json:"user_code"`
+}
 
-// loginPrompt reads one line of `spec-kitty auth login --headless` output and
-// returns the verification URL and user code it names, if any.
-func loginPrompt(line string) (link, code string) {
-	if m := urlPattern.FindString(line); m != "" {
-		link = strings.TrimRight(m, ".,;:)]}")
+// parseLoginPrompt reads one output line and reports whether it is the
+// device-code prompt with a verification page. The user code, shown in the
+// status line, is kept only if it is short and printable.
+func parseLoginPrompt(line string) (loginPrompt, bool) {
+	var p loginPrompt
+	if !strings.HasPrefix(line, "{") || json.Unmarshal([]byte(line), &p) != nil ||
+		p.Step != "device_code" || p.VerificationURI == "" {
+		return loginPrompt{}, false
 	}
-	if m := codePattern.FindStringSubmatch(line); m != nil {
-		code = m[1]
+	if len(p.UserCode) > 32 || strings.ContainsFunc(p.UserCode, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		p.UserCode = ""
 	}
-	return link, code
+	return p, true
 }

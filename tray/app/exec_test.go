@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -123,23 +124,28 @@ func TestTail(t *testing.T) {
 	}
 }
 
-func TestLoginPrompt(t *testing.T) {
+func TestParseLoginPrompt(t *testing.T) {
 	tests := []struct {
-		line, link, code string
+		line string
+		want loginPrompt
+		ok   bool
 	}{
-		{"To sign in, open https://h.example/device and enter the code WDJB-MJHT", "https://h.example/device", "WDJB-MJHT"},
-		{"  (or open https://h.example/device?user_code=WDJB-MJHT)", "https://h.example/device?user_code=WDJB-MJHT", ""},
-		{"Waiting for approval...", "", ""},
-		{"Visit http://127.0.0.1:8080/device.", "http://127.0.0.1:8080/device", ""},
-		{"enter code: abcd1234 now", "", ""},
-		{"Code: ABCD1234", "", "ABCD1234"},
-		{"open `https://h.example/x` please", "https://h.example/x", ""},
-		{"file:///etc/passwd javascript:alert(1)", "", ""},
+		{`{"step":"device_code","verification_uri":"https://h.example/device","verification_uri_complete":"https://h.example/device?user_code=WDJB-MJHT","user_code":"WDJB-MJHT","expires_in":900}`,
+			loginPrompt{Step: "device_code", VerificationURI: "https://h.example/device", VerificationURIComplete: "https://h.example/device?user_code=WDJB-MJHT", UserCode: "WDJB-MJHT"}, true},
+		{`{"step":"device_code","verification_uri":"http://127.0.0.1:8080/device","user_code":"ABCD1234","expires_in":900,"added_later":1}`,
+			loginPrompt{Step: "device_code", VerificationURI: "http://127.0.0.1:8080/device", UserCode: "ABCD1234"}, true},
+		{`{"step":"device_code","verification_uri":"https://h.example/device","user_code":"\u001b[2J"}`,
+			loginPrompt{Step: "device_code", VerificationURI: "https://h.example/device"}, true},
+		{`{"step":"signed_in","signed_in":true,"host":"https://h.example"}`, loginPrompt{}, false},
+		{`{"step":"device_code","user_code":"WDJB-MJHT"}`, loginPrompt{}, false},
+		{"To sign in, open https://h.example/device and enter the code WDJB-MJHT", loginPrompt{}, false},
+		{"Waiting for approval...", loginPrompt{}, false},
+		{`{"step":`, loginPrompt{}, false},
 	}
 	for _, tt := range tests {
-		link, code := loginPrompt(tt.line)
-		if link != tt.link || code != tt.code {
-			t.Errorf("loginPrompt(%q) = %q, %q; want %q, %q", tt.line, link, code, tt.link, tt.code)
+		got, ok := parseLoginPrompt(tt.line)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("parseLoginPrompt(%q) = %+v, %v; want %+v, %v", tt.line, got, ok, tt.want, tt.ok)
 		}
 	}
 }
@@ -152,23 +158,25 @@ func TestOpenURLRefusesOtherSchemes(t *testing.T) {
 	}
 }
 
-// FuzzLoginPrompt: whatever the CLI prints, a link is one http(s) token and
-// a code is a short code.
+// FuzzLoginPrompt: whatever the CLI prints, a prompt has a page to open and
+// a user code that is short and printable (it goes to the status line); the
+// page itself is checked by OpenURL before anything opens it.
 func FuzzLoginPrompt(f *testing.F) {
+	f.Add(`{"step":"device_code","verification_uri":"https://h.example/device","user_code":"WDJB-MJHT","expires_in":900}`)
 	f.Add("To sign in, open https://h.example/device and enter the code WDJB-MJHT")
-	f.Add("  (or open https://h.example/device?user_code=WDJB-MJHT)")
 	f.Fuzz(func(t *testing.T, line string) {
-		link, code := loginPrompt(line)
-		if link != "" {
-			if !strings.HasPrefix(link, "http://") && !strings.HasPrefix(link, "https://") {
-				t.Fatalf("link %q is not http(s)", link)
+		p, ok := parseLoginPrompt(line)
+		if !ok {
+			if p != (loginPrompt{}) {
+				t.Fatalf("rejected %q but returned %+v", line, p)
 			}
-			if strings.ContainsAny(link, " \t\n\"'<>`") || !strings.Contains(line, link) {
-				t.Fatalf("link %q is not one token of %q", link, line)
-			}
+			return
 		}
-		if code != "" && (len(code) < 8 || len(code) > 9 || !strings.Contains(line, code)) {
-			t.Fatalf("code %q from %q", code, line)
+		if p.VerificationURI == "" {
+			t.Fatalf("prompt without a page from %q", line)
+		}
+		if len(p.UserCode) > 32 || strings.ContainsFunc(p.UserCode, func(r rune) bool { return !unicode.IsPrint(r) }) {
+			t.Fatalf("code %q from %q", p.UserCode, line)
 		}
 	})
 }

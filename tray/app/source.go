@@ -7,13 +7,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spec-kitty/spec-kitty-sync/core/auth"
 	"github.com/spec-kitty/spec-kitty-sync/core/config"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
-	"github.com/spec-kitty/spec-kitty-sync/core/probe"
+	"github.com/spec-kitty/spec-kitty-sync/core/probe/local"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 	"github.com/spec-kitty/spec-kitty-sync/tray"
 )
 
@@ -66,11 +66,11 @@ type Source struct {
 	stateErr string // last state-file error logged, to log each once
 }
 
-// NewSource wires the shared local readiness checks (core/probe) to a
-// session store.
-func NewSource(home paths.Home, getenv func(string) string, store *auth.Store, now func() time.Time, log *slog.Logger) *Source {
+// NewSource wires the shared local readiness checks (core/probe/local, which
+// links no HTTP client) to a session store.
+func NewSource(home paths.Home, getenv func(string) string, store *session.Store, now func() time.Time, log *slog.Logger) *Source {
 	s := &Source{Home: home, Now: now, Log: log}
-	s.Probes = probe.New(probe.Config{
+	s.Probes = local.New(local.Config{
 		Getenv:    getenv,
 		ServerURL: func() (string, error) { return s.serverURL, nil },
 		Store:     store,
@@ -92,7 +92,7 @@ func (s *Source) Read(ctx context.Context) Snapshot {
 	s.serverURL = cfg.ServerURL
 	probes := s.Probes
 	probes.Auth = s.session
-	probes.Reach = nil // local readiness only: the tray never probes the host
+	probes.Reach = nil // local readiness only: the tray never probes the host (local.New sets none)
 	snap.Readiness = readiness.Evaluate(ctx, readiness.Options{RequireAuth: true, RequireHost: true}, probes)
 
 	st, running, err := localapi.ReadState(s.Home.DaemonState())

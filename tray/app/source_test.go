@@ -13,12 +13,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/atomicfile"
-	"github.com/spec-kitty/spec-kitty-sync/core/auth"
-	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 	"github.com/spec-kitty/spec-kitty-sync/tray"
 )
 
@@ -28,14 +27,14 @@ func testSource(t *testing.T, env map[string]string) (*Source, paths.Home) {
 	t.Helper()
 	home := paths.Home{Dir: t.TempDir()}
 	getenv := func(k string) string { return env[k] }
-	s := NewSource(home, getenv, auth.NewStore(home, nil, nil), time.Now, slog.New(slog.DiscardHandler))
+	s := NewSource(home, getenv, session.NewStore(home, nil, nil), time.Now, slog.New(slog.DiscardHandler))
 	return s, home
 }
 
 func signIn(t *testing.T, home paths.Home, host string) {
 	t.Helper()
-	err := auth.NewStore(home, nil, nil).Save(context.Background(), &auth.Session{
-		Host: host, UserID: "u", AccessToken: hosted.NewSecret("a"), RefreshToken: hosted.NewSecret("r"),
+	err := session.NewStore(home, nil, nil).Save(context.Background(), &session.Session{
+		Host: host, UserID: "u", AccessToken: session.NewSecret("a"), RefreshToken: session.NewSecret("r"),
 		IssuedAt: time.Now(), AccessTokenExpiresAt: time.Now().Add(time.Hour), AuthMethod: "device",
 	})
 	if err != nil {

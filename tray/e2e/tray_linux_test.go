@@ -22,12 +22,11 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/atomicfile"
-	"github.com/spec-kitty/spec-kitty-sync/core/auth"
-	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 	"github.com/spec-kitty/spec-kitty-sync/tray"
 	"github.com/spec-kitty/spec-kitty-sync/tray/icon"
 )
@@ -75,9 +74,9 @@ func newEnv(t testing.TB, busAddr string, signedIn bool) env {
 	home := paths.Home{Dir: filepath.Join(t.TempDir(), "home")}
 	if signedIn {
 		now := time.Now()
-		err := auth.NewStore(home, nil, nil).Save(context.Background(), &auth.Session{
+		err := session.NewStore(home, nil, nil).Save(context.Background(), &session.Session{
 			Host: testHost, UserID: "u1", Email: "dev@example.com",
-			AccessToken: hosted.NewSecret("a"), RefreshToken: hosted.NewSecret("r"),
+			AccessToken: session.NewSecret("a"), RefreshToken: session.NewSecret("r"),
 			IssuedAt: now, AccessTokenExpiresAt: now.Add(time.Hour), AuthMethod: "device",
 		})
 		if err != nil {

@@ -1,4 +1,4 @@
-package auth
+package session
 
 import (
 	"bytes"
@@ -16,7 +16,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/zalando/go-keyring"
 
-	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 )
 
@@ -24,8 +23,8 @@ func sampleSession() *Session {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	return &Session{
 		Host: "https://sync.example.com", UserID: "u_1", Email: "dev@example.test", Name: "Dev",
-		Teams: []hosted.Team{{ID: "team-dev", Name: "Dev Team", Role: "owner"}}, DefaultTeamID: "team-dev",
-		AccessToken: hosted.NewSecret("at_secret_value"), RefreshToken: hosted.NewSecret("rt_secret_value"),
+		Teams: []Team{{ID: "team-dev", Name: "Dev Team", Role: "owner"}}, DefaultTeamID: "team-dev",
+		AccessToken: NewSecret("at_secret_value"), RefreshToken: NewSecret("rt_secret_value"),
 		SessionID: "sess_1", IssuedAt: t0, AccessTokenExpiresAt: t0.Add(time.Hour),
 		RefreshTokenExpiresAt: t0.Add(30 * 24 * time.Hour), AuthMethod: MethodDevice,
 	}
@@ -57,7 +56,7 @@ func TestSessionEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(s, got, cmp.Comparer(func(a, b hosted.Secret) bool { return a == b })); diff != "" {
+	if diff := cmp.Diff(s, got, cmp.Comparer(func(a, b Secret) bool { return a == b })); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 	pub, _ := json.Marshal(s)
@@ -375,4 +374,20 @@ func TestKeychainTimeoutOncePerProcess(t *testing.T) {
 			t.Errorf("three stores waited %v, want one %v", waited, KeychainTimeout)
 		}
 	})
+}
+
+func assertNoSecret(t *testing.T, text string, secrets ...Secret) {
+	t.Helper()
+	for _, s := range secrets {
+		if !s.IsZero() && strings.Contains(text, s.Reveal()) {
+			t.Fatalf("a token leaked into %q", text)
+		}
+	}
+}
+
+func mustNoSession(t *testing.T, st *Store) {
+	t.Helper()
+	if s, err := st.Load(context.Background()); err != ErrNoSession {
+		t.Fatalf("storage holds %+v, %v; want nothing", s, err)
+	}
 }
