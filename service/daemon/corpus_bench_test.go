@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/spec-kitty/spec-kitty-sync/core/corpus"
 	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
-	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 )
@@ -152,21 +150,7 @@ func benchEngine(t testing.TB, q *queue.Queue) *Engine {
 func benchEngineHost(t testing.TB, q *queue.Queue) (*Engine, *hostedtest.Server) {
 	t.Helper()
 	srv := hostedtest.NewTest(t, hostedtest.Options{})
-	tok, err := srv.SignIn(hostedtest.DefaultUser.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tr struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(tok, &tr); err != nil {
-		t.Fatal(err)
-	}
-	host, err := hosted.ParseHost(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := hosted.New(host, hosted.StaticToken(host, hosted.NewSecret(tr.AccessToken), "team-dev"))
+	client := signedInClient(t, srv)
 	return &Engine{Queue: q, Connect: func(context.Context) (Conn, error) { return Conn{Client: client, Team: "team-dev"}, nil }}, srv
 }
 

@@ -53,10 +53,10 @@ func newRig(t *testing.T, missions ...string) *rig {
 	return newRigFrom(t, src, missions...)
 }
 
-// newRigFrom is newRig with the missions copied from src.
-func newRigFrom(t *testing.T, src string, missions ...string) *rig {
+// signedInClient signs the default user in to srv and returns a client
+// with that access token (one that cannot be refreshed) and team "team-dev".
+func signedInClient(t testing.TB, srv *hostedtest.Server) *hosted.Client {
 	t.Helper()
-	srv := hostedtest.NewTest(t, hostedtest.Options{})
 	tok, err := srv.SignIn(hostedtest.DefaultUser.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +71,14 @@ func newRigFrom(t *testing.T, src string, missions ...string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := hosted.New(host, hosted.StaticToken(host, hosted.NewSecret(tr.AccessToken), "team-dev"))
+	return hosted.New(host, hosted.StaticToken(host, hosted.NewSecret(tr.AccessToken), "team-dev"))
+}
+
+// newRigFrom is newRig with the missions copied from src.
+func newRigFrom(t *testing.T, src string, missions ...string) *rig {
+	t.Helper()
+	srv := hostedtest.NewTest(t, hostedtest.Options{})
+	client := signedInClient(t, srv)
 	dir := t.TempDir()
 	q, err := queue.Open(context.Background(), filepath.Join(dir, "home", "queue.db"), queue.Options{CreateDir: true})
 	if err != nil {
