@@ -247,7 +247,7 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 	if n, err := strconv.ParseInt(string(raw.LamportClock), 10, 64); err == nil {
 		e.LamportClock = n
 	}
-	e.Timestamp = timeField(raw.Timestamp)
+	e.Timestamp = TimeValue(raw.Timestamp)
 	e.ProjectUUID, _ = stringField(raw.ProjectUUID)
 	e.ProjectSlug, _ = stringField(raw.ProjectSlug)
 	e.TeamSlug, _ = stringField(raw.TeamSlug)

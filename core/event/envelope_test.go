@@ -25,10 +25,36 @@ func TestBuild(t *testing.T) {
 	}{
 		{
 			name:      "lane transition",
-			raw:       `{"at": "2026-06-30T20:18:52.828090+00:00", "event_id": "E1", "from_lane": "planned", "to_lane": "claimed", "wp_id": "WP03", "event_type": "ignored"}`,
+			raw:       `{"at": "2026-06-30T20:18:52.828090+00:00", "event_id": "E1", "from_lane": "planned", "to_lane": "claimed", "wp_id": "WP03", "kind": null}`,
 			wantType:  TypeWPStatusChanged,
 			wantAgg:   AggregateWorkPackage,
 			wantAggID: "m-01/WP03",
+			wantTime:  time.Date(2026, 6, 30, 20, 18, 52, 828090000, time.UTC),
+		},
+		{
+			// CONTRACTS §9: a line with its own event_type is no lane
+			// transition, even with wp_id and to_lane, and keeps its type.
+			name:      "event_type with wp_id and to_lane keeps its event_type",
+			raw:       `{"at": "2026-06-30 20:18:52.828090", "event_id": "E1", "from_lane": "planned", "to_lane": "claimed", "wp_id": "WP03", "event_type": "WPLaneProposed"}`,
+			wantType:  "WPLaneProposed",
+			wantAgg:   AggregateMission,
+			wantAggID: "m-01",
+			wantTime:  time.Date(2026, 6, 30, 20, 18, 52, 828090000, time.UTC),
+		},
+		{
+			name:      "kind with wp_id and to_lane keeps its kind",
+			raw:       `{"at": 1790000000, "event_id": "E1", "to_lane": "claimed", "wp_id": "WP03", "kind": "lane_hint"}`,
+			wantType:  "lane_hint",
+			wantAgg:   AggregateMission,
+			wantAggID: "m-01",
+			wantTime:  time.Unix(1790000000, 0).UTC(),
+		},
+		{
+			name:      "null event_type with wp_id and to_lane is a status record",
+			raw:       `{"at": "2026-06-30T20:18:52.828090Z", "event_id": "E1", "to_lane": "claimed", "wp_id": "WP03", "event_type": null}`,
+			wantType:  TypeStatusRecord,
+			wantAgg:   AggregateMission,
+			wantAggID: "m-01",
 			wantTime:  time.Date(2026, 6, 30, 20, 18, 52, 828090000, time.UTC),
 		},
 		{

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -39,14 +38,20 @@ type Line struct {
 	WPID      string    // wp_id, if a string
 	FromLane  string    // from_lane, if a string
 	ToLane    string    // to_lane, if a string
-	At        time.Time // from `at`, else `timestamp`, when parseable; zero otherwise
+	At        time.Time // from `at`, else `timestamp` (TimeValue); zero when neither is usable
+
+	// Transition is CONTRACTS §9's verdict (IsLaneTransition): wp_id and
+	// to_lane are non-empty strings and the line has neither event_type nor
+	// a non-null kind.
+	Transition bool
 }
 
 // Synced reports whether the line carries an event_id and so is uploaded.
 func (l Line) Synced() bool { return l.EventID != "" }
 
-// LaneTransition reports whether the line records a WP lane change.
-func (l Line) LaneTransition() bool { return l.ToLane != "" && l.WPID != "" }
+// LaneTransition reports whether the line records a WP lane change (the
+// Transition field).
+func (l Line) LaneTransition() bool { return l.Transition }
 
 // LineError is a malformed line. The line is skipped; the file goes on.
 type LineError struct {
@@ -112,9 +117,10 @@ func ParseLine(file string, number int, raw []byte) (Line, error) {
 	l.WPID, _ = stringField(fields.wpID)
 	l.FromLane, _ = stringField(fields.fromLane)
 	l.ToLane, _ = stringField(fields.toLane)
-	l.At = timeField(fields.at)
+	l.Transition = IsLaneTransition(fields.wpID, fields.toLane, fields.eventType, fields.kind)
+	l.At = TimeValue(fields.at)
 	if l.At.IsZero() {
-		l.At = timeField(fields.timestamp)
+		l.At = TimeValue(fields.timestamp)
 	}
 	l.Mission = missionFromPath(file)
 	if l.Mission == "" {
@@ -153,50 +159,6 @@ func stringField(raw []byte) (string, bool) {
 }
 
 func isNull(raw []byte) bool { return len(raw) == 0 || string(raw) == "null" }
-
-// timeLayouts are the shapes seen in real files (Python isoformat with and
-// without offset, RFC 3339 with Z) plus a space-separated variant.
-var timeLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05.999999999",
-}
-
-// timeField parses a string timestamp (layouts above, no zone meaning UTC) or
-// a number of Unix seconds (milliseconds when implausibly large for seconds).
-// Anything else, or a time outside years 1..9999, gives the zero time.
-func timeField(raw []byte) time.Time {
-	var t time.Time
-	if s, ok := stringField(raw); ok {
-		t = ParseTime(s)
-	} else if len(raw) > 0 && (raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')) {
-		f, err := strconv.ParseFloat(string(raw), 64)
-		if err != nil || f <= 0 || f > 1e15 {
-			return time.Time{}
-		}
-		if f >= 1e11 { // seconds would be past year 5138
-			f /= 1000
-		}
-		sec := int64(f)
-		t = time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
-	}
-	if t.IsZero() || t.Year() < 1 || t.Year() > 9999 {
-		return time.Time{}
-	}
-	return t
-}
-
-// ParseTime parses the timestamp shapes found in event lines and envelopes.
-// It returns the zero time when s is none of them.
-func ParseTime(s string) time.Time {
-	for _, layout := range timeLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC()
-		}
-	}
-	return time.Time{}
-}
 
 // Counts tallies the outcome of parsing the lines of one or more files.
 type Counts struct {

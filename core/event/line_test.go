@@ -24,7 +24,7 @@ func TestParseLine(t *testing.T) {
 		{
 			name: "lane transition",
 			raw:  `{"actor": "a", "at": "2026-06-30T20:18:52.828090+00:00", "event_id": "01KWD2YGRWXYRRZ66K189ZGP9Y", "from_lane": "genesis", "to_lane": "planned", "wp_id": "WP01", "x": [1, {"y": null}]}` + "\n",
-			want: Line{Mission: "m-01", EventID: "01KWD2YGRWXYRRZ66K189ZGP9Y", WPID: "WP01", FromLane: "genesis", ToLane: "planned", At: at},
+			want: Line{Mission: "m-01", EventID: "01KWD2YGRWXYRRZ66K189ZGP9Y", WPID: "WP01", FromLane: "genesis", ToLane: "planned", At: at, Transition: true},
 		},
 		{
 			name: "lifecycle record with timestamp",

@@ -3,6 +3,8 @@ package mission
 import (
 	"bytes"
 	"time"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/event"
 )
 
 // Record is what status reading takes from one line of status.events.jsonl.
@@ -14,13 +16,13 @@ type Record struct {
 	FromLane  string
 	ToLane    string
 	Actor     string    // actor string, or display/id/name/tool of an actor object
-	At        time.Time // from "at", else "timestamp"; zero when absent or unreadable
+	At        time.Time // from "at", else "timestamp" (event.TimeValue); zero when neither is usable
 	Kind      string    // "kind" (e.g. "annotation") when a string
 	EventType string    // "event_type" (lifecycle records) when a string
 
-	// Transition tells whether the record is a WP lane transition: it carries
-	// non-empty string wp_id and to_lane and is neither a lifecycle record
-	// (event_type) nor a typed record (kind) — the split the Python reader makes.
+	// Transition tells whether the record is a WP lane transition, by the
+	// rule the uploader applies too (event.IsLaneTransition): non-empty
+	// string wp_id and to_lane, and neither event_type nor a non-null kind.
 	Transition bool
 }
 
@@ -28,15 +30,16 @@ type Record struct {
 type rawRecord struct {
 	eventID, wpID, fromLane, toLane []byte
 	actor                           []byte // raw JSON value
-	at, timestamp                   []byte
 	kind, eventType                 []byte
-	hasKind, hasEventType           bool // kind present and not null; event_type present
 	reviewRef                       bool // review_ref present and not null
-	wpIsString, toLaneIsString      bool
+
+	// Raw JSON values (nil when absent) for the rules shared with core/event.
+	rawWPID, rawToLane, rawKind, rawEventType []byte
+	rawAt, rawTimestamp                       []byte
 }
 
 func (r *rawRecord) transition() bool {
-	return !r.hasKind && !r.hasEventType && r.wpIsString && r.toLaneIsString && len(r.wpID) > 0 && len(r.toLane) > 0
+	return event.IsLaneTransition(r.rawWPID, r.rawToLane, r.rawEventType, r.rawKind)
 }
 
 // parseRaw parses one line into r. r's slices point into line (or into fresh
@@ -55,22 +58,24 @@ func parseRaw(line []byte, r *rawRecord) error {
 		case "event_id":
 			r.eventID, _ = stringValue(val)
 		case "wp_id":
-			r.wpID, r.wpIsString = stringValue(val)
+			r.rawWPID = val
+			r.wpID, _ = stringValue(val)
 		case "from_lane":
 			r.fromLane, _ = stringValue(val)
 		case "to_lane":
-			r.toLane, r.toLaneIsString = stringValue(val)
+			r.rawToLane = val
+			r.toLane, _ = stringValue(val)
 		case "actor":
 			r.actor = val
 		case "at":
-			r.at, _ = stringValue(val)
+			r.rawAt = val
 		case "timestamp":
-			r.timestamp, _ = stringValue(val)
+			r.rawTimestamp = val
 		case "kind":
-			r.hasKind = !isNull(val)
+			r.rawKind = val
 			r.kind, _ = stringValue(val)
 		case "event_type":
-			r.hasEventType = true
+			r.rawEventType = val
 			r.eventType, _ = stringValue(val)
 		case "review_ref":
 			r.reviewRef = !isNull(val)
@@ -78,13 +83,13 @@ func parseRaw(line []byte, r *rawRecord) error {
 	})
 }
 
-// when is the record's time: "at", else "timestamp".
+// when is the record's time: "at", else "timestamp", read as the uploader
+// reads them.
 func (r *rawRecord) when() time.Time {
-	if t, ok := parseTime(r.at); ok {
+	if t := event.TimeValue(r.rawAt); !t.IsZero() {
 		return t
 	}
-	t, _ := parseTime(r.timestamp)
-	return t
+	return event.TimeValue(r.rawTimestamp)
 }
 
 // actorName renders an actor value: a string as is; an object by its

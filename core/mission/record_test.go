@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/event"
 )
 
 func TestSpecialMatchesBytewise(t *testing.T) {
@@ -88,8 +90,20 @@ func TestParseLine(t *testing.T) {
 		},
 		{
 			name: "non-string fields are ignored",
-			line: `{"wp_id": 5, "to_lane": ["done"], "at": 12, "event_id": {}}`,
+			line: `{"wp_id": 5, "to_lane": ["done"], "at": true, "event_id": {}}`,
 			want: Record{},
+		},
+		{
+			// The uploader's reading (event.TimeValue): Unix seconds and a
+			// space for the T are times too.
+			name: "Unix seconds at",
+			line: `{"at": 1790000000, "event_id": "E"}`,
+			want: Record{EventID: "E", At: time.Unix(1790000000, 0).UTC()},
+		},
+		{
+			name: "space-separated timestamp",
+			line: `{"timestamp": "2026-01-02 03:04:05", "event_id": "E"}`,
+			want: Record{EventID: "E", At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
 		},
 		{
 			name: "unknown lane is still a transition",
@@ -190,13 +204,9 @@ func referenceRecord(line []byte) (Record, bool) {
 			}
 		}
 	}
-	if s, ok := str("at"); ok {
-		r.At, _ = parseTime([]byte(s))
-	}
+	r.At = event.TimeValue(obj["at"])
 	if r.At.IsZero() {
-		if s, ok := str("timestamp"); ok {
-			r.At, _ = parseTime([]byte(s))
-		}
+		r.At = event.TimeValue(obj["timestamp"])
 	}
 	kindRaw, hasKind := obj["kind"]
 	hasKind = hasKind && !bytes.Equal(bytes.TrimSpace(kindRaw), []byte("null"))
@@ -220,61 +230,6 @@ func FuzzParseLine(f *testing.F) {
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("ParseLine(%q) (-encoding/json +fast):\n%s", line, diff)
-		}
-	})
-}
-
-func TestParseTime(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Time
-		ok   bool
-	}{
-		{"2026-08-17T13:32:00.274162+00:00", time.Date(2026, 8, 17, 13, 32, 0, 274162000, time.UTC), true},
-		{"2025-11-02T16:58:36Z", time.Date(2025, 11, 2, 16, 58, 36, 0, time.UTC), true},
-		{"2025-11-02T16:58:36+00:00", time.Date(2025, 11, 2, 16, 58, 36, 0, time.UTC), true},
-		{"2025-11-02T16:58:36.5-01:30", time.Date(2025, 11, 2, 18, 28, 36, 500000000, time.UTC), true},
-		{"2025-11-02T16:58:36.123456789Z", time.Date(2025, 11, 2, 16, 58, 36, 123456789, time.UTC), true},
-		{"2025-11-02T16:58:36.123456", time.Date(2025, 11, 2, 16, 58, 36, 123456000, time.UTC), true}, // Python naive isoformat
-		{"2024-02-29T00:00:00Z", time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), true},
-		{"2025-02-29T00:00:00Z", time.Time{}, false},
-		{"2025-13-01T00:00:00Z", time.Time{}, false},
-		{"2025-11-02T24:00:00Z", time.Time{}, false},
-		{"2025-11-02T16:58:36.Z", time.Time{}, false},
-		{"2025-11-02", time.Time{}, false},
-		{"yesterday", time.Time{}, false},
-		{"", time.Time{}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, ok := parseTime([]byte(tt.in))
-			if ok != tt.ok || !got.Equal(tt.want) || (ok && got.Location() != time.UTC) {
-				t.Errorf("parseTime(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
-			}
-		})
-	}
-}
-
-// FuzzParseTime checks the allocation-free fast path against the time
-// package wherever the fast path accepts its input.
-func FuzzParseTime(f *testing.F) {
-	f.Add("2026-08-17T13:32:00.274162+00:00")
-	f.Add("2025-11-02T16:58:36Z")
-	f.Fuzz(func(t *testing.T, s string) {
-		got, ok := parseTimeFast([]byte(s))
-		if !ok {
-			parseTime([]byte(s)) // must not panic
-			return
-		}
-		want, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			want, err = time.ParseInLocation("2006-01-02T15:04:05.999999999", s, time.UTC)
-		}
-		if err != nil {
-			t.Fatalf("fast path accepts %q, the time package does not: %v", s, err)
-		}
-		if !got.Equal(want) {
-			t.Fatalf("parseTimeFast(%q) = %v, time package %v", s, got, want)
 		}
 	})
 }

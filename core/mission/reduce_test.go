@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/event"
 )
 
 // tr builds a lane transition line in the Python CLI's layout.
@@ -17,8 +19,8 @@ func tr(id, wp, from, to, actor, at string) string {
 }
 
 func ts(s string) time.Time {
-	t, ok := parseTime([]byte(s))
-	if !ok {
+	t := event.ParseTime(s)
+	if t.IsZero() {
 		panic(s)
 	}
 	return t
