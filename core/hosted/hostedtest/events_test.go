@@ -269,3 +269,24 @@ func TestBatchInflatedLimit(t *testing.T) {
 		t.Errorf("decodeBatch(bomb) = %v, want 413", err)
 	}
 }
+
+// TestTypedRecordDoesNotMoveLane: CONTRACTS §9 — only a WPStatusChanged
+// envelope moves a WP on the dev host; a typed record whose payload names a
+// WP and a lane (the uploader keeps its own type) does not.
+func TestTypedRecordDoesNotMoveLane(t *testing.T) {
+	s := NewTest(t, Options{})
+	tok := login(t, s, DefaultUser.ID).AccessToken
+	moved := envelope("e-moved", "p", "WP01", "in_progress")
+	hint := envelope("e-hint", "p", "WP01", "done")
+	hint["event_type"], hint["aggregate_type"], hint["aggregate_id"] = "lane_hint", "Mission", "m"
+	if r := postEvents(t, s, tok, moved, hint); r.status != http.StatusOK {
+		t.Fatalf("batch: %d %s", r.status, r.body)
+	}
+	ids, lanes := s.events.projectWorkPackages("p")
+	if diff := cmp.Diff([]string{"WP01"}, ids); diff != "" {
+		t.Errorf("work packages (-want +got):\n%s", diff)
+	}
+	if lanes["WP01"] != "in_progress" {
+		t.Errorf("WP01 lane = %q, want in_progress", lanes["WP01"])
+	}
+}

@@ -70,7 +70,8 @@ func parseEventStd(raw json.RawMessage) parsedEvent {
 	if ev.reject != "" {
 		return ev
 	}
-	if et, err := stringField(env.EventType); err != nil || et == "" {
+	et, err := stringField(env.EventType)
+	if err != nil || et == "" {
 		ev.reject = "invalid field event_type: must be a non-empty string"
 		return ev
 	}
@@ -93,7 +94,9 @@ func parseEventStd(raw json.RawMessage) parsedEvent {
 	}
 	if json.Unmarshal(env.Payload, &p) == nil {
 		ev.wpID, _ = p.WPID.(string)
-		ev.lane, _ = p.ToLane.(string)
+		if et == event.TypeWPStatusChanged {
+			ev.lane, _ = p.ToLane.(string)
+		}
 	}
 	return ev
 }

@@ -89,7 +89,8 @@ func parseEvent(raw []byte) parsedEvent {
 	if ev.reject != "" {
 		return ev
 	}
-	if t, ok := stringValue(typ); !ok || t == "" {
+	t, ok := stringValue(typ)
+	if !ok || t == "" {
 		ev.reject = "invalid field event_type: must be a non-empty string"
 		return ev
 	}
@@ -118,6 +119,11 @@ func parseEvent(raw []byte) parsedEvent {
 			ev.lane, _ = stringValue(val)
 		}
 	})
+	if t != event.TypeWPStatusChanged {
+		// CONTRACTS §9: only a lane transition moves a WP; a typed record
+		// naming a WP and a lane only makes the WP known.
+		ev.lane = ""
+	}
 	return ev
 }
 
