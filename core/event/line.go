@@ -1,6 +1,9 @@
 // Package event owns the reading of `kitty-specs/<mission>/status.events.jsonl`
 // lines, the upload envelope built around them (CONTRACTS §9, WIRE "Events")
-// and ULID generation for new event ids.
+// and ULID generation for new event ids. It also holds the rules every reader
+// of those lines shares — what a lane transition is (IsLaneTransition) and how
+// a line's time is read (TimeValue) — so the status reader (core/mission) and
+// the uploader cannot disagree.
 //
 // It is pure: it never opens, locks or writes files, never talks to the
 // network and never reads `.kittify/config.yaml` (project identity is passed
