@@ -114,7 +114,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// 1. Gate: decided before any file is touched.
 	if !rollout.Enabled(o.Getenv) {
-		log.Info("rollout disabled")
+		log.Info(rollout.ServiceRunLine)
 		return nil
 	}
 	// 2. Policy.
