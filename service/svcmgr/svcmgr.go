@@ -57,9 +57,8 @@ const (
 var EnvKeys = []string{rollout.EnvVar, paths.SaaSURLEnv, paths.HomeEnv, paths.KeychainEnv}
 
 // ErrRolloutDisabled is returned by Install and Plan when Config.Env does not
-// enable the rollout gate; its text is readiness.DisabledMessage().
-//
-//lint:ignore ST1005 the text is the contract's stable wording (CONTRACTS §2)
+// enable the rollout gate; its text is readiness.DisabledMessage(), the
+// contract's stable wording (CONTRACTS §2), capitalised and with a period.
 var ErrRolloutDisabled = errors.New(readiness.DisabledMessage())
 
 // ErrNotInstalled is returned by Uninstall, Start, Stop and Restart when no
