@@ -41,6 +41,13 @@ type Worker interface {
 	Cycle(ctx context.Context) (Report, error)
 }
 
+// RepoRegistrar is implemented by a Worker that takes a repository to import
+// from on a local API request (POST /v1/sync with a repo), so front-ends
+// never write the queue themselves.
+type RepoRegistrar interface {
+	RegisterRepo(ctx context.Context, repo string) (added bool, err error)
+}
+
 // Report summarises one cycle.
 type Report struct {
 	Imported     int
