@@ -189,3 +189,34 @@ func extractStable(sc *bufio.Scanner) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// The extractor itself, on a small document: the preamble's mention of the
+// marker is ignored, code blocks and table rows are taken, and a stable
+// block the golden file has no place for is an error, not a silent pass.
+func TestExtractStable(t *testing.T) {
+	doc := "Wording in `code blocks` marked **stable** is pinned.\n" +
+		"```toml\nnot = \"stable\"\n```\n" +
+		"## 2. Gate\n" +
+		"Disabled message (**stable**):\n```\nOff.\n```\n" +
+		"`service run` exits 0, printing the one line `off` and nothing else.\n" +
+		"## 4. Readiness\n" +
+		"Wording (**stable**; {host} is the URL):\n\n| state | message |\n|---|---|\n| a | `A.` |\n\nAfter.\n" +
+		"## 6. Policy\n" +
+		"Manual-mode notice (**stable**), printed\non stdout:\n```\nManual.\nRun it.\n```\n"
+	got, err := extractStable(bufio.NewScanner(strings.NewReader(doc)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "[§2 Disabled message]\nOff.\n[§2 service run line]\noff\n[§4 Wording]\n| a | `A.` |\n[§6 Manual-mode notice]\nManual.\nRun it.\n"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	extra := doc + "## 7. More\nNew notice (**stable**):\n```\nNew.\n```\n"
+	if _, err := extractStable(bufio.NewScanner(strings.NewReader(extra))); err == nil || !strings.Contains(err.Error(), "New notice") {
+		t.Errorf("an unplaced stable block: err = %v", err)
+	}
+	missing := strings.Replace(doc, "Disabled message (**stable**)", "Disabled message", 1)
+	if _, err := extractStable(bufio.NewScanner(strings.NewReader(missing))); err == nil {
+		t.Error("a missing stable block: no error")
+	}
+}

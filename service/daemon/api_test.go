@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,4 +142,28 @@ func TestAPISyncRepoUnsupported(t *testing.T) {
 	if err := c.Sync(context.Background()); err != nil {
 		t.Errorf("Sync = %v", err)
 	}
+}
+
+// FuzzSyncRequest: any body the local API's sync route may receive is
+// decoded and checked without a panic, and a repo it accepts is absolute
+// and clean.
+func FuzzSyncRequest(f *testing.F) {
+	dir := f.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "kitty-specs"), 0o755); err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{"", "{}", `{"repo":"` + dir + `"}`, `{"repo":"rel"}`, `{"repo":`, `[1]`, `{"repo":"/../` + dir + `/."}`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r, _ := http.NewRequest("POST", "http://"+localapi.Host+localapi.RouteSync, strings.NewReader(body))
+		var req localapi.SyncRequest
+		if err := decodeBody(httptest.NewRecorder(), r, &req); err != nil || req.Repo == "" {
+			return
+		}
+		repo, err := checkRepo(req.Repo)
+		if err == nil && (!filepath.IsAbs(repo) || filepath.Clean(repo) != repo) {
+			t.Errorf("checkRepo(%q) accepted %q", req.Repo, repo)
+		}
+	})
 }
