@@ -327,7 +327,7 @@ another host, both hosts are named (stored_host, configured_host in JSON).`,
 // depth: the group is not even registered with the gate off).
 func hostedGate(env *Env) error {
 	if !rollout.Enabled(env.Getenv) {
-		return failf("%s", rollout.DisabledMessage)
+		return failf("%s", readiness.DisabledMessage())
 	}
 	return nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
-	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 )
 
 // TestHostedSession: the helper hosted commands start with runs the gate and
@@ -81,7 +80,7 @@ func TestHostedSession(t *testing.T) {
 	}
 
 	vars["SPEC_KITTY_ENABLE_SAAS_SYNC"] = ""
-	if _, err := hostedSession(ctx, env, readiness.Options{}, nil); err == nil || err.Error() != rollout.DisabledMessage {
+	if _, err := hostedSession(ctx, env, readiness.Options{}, nil); err == nil || err.Error() != readiness.DisabledMessage() {
 		t.Fatalf("gate off: %v", err)
 	}
 }

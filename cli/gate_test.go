@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 	"github.com/spec-kitty/spec-kitty-sync/service/svcmgr"
 )
@@ -49,12 +50,12 @@ func TestHostedCommandsRecheckTheGate(t *testing.T) {
 			}
 			if c.Path() == "spec-kitty service run" {
 				// The daemon's own contract: exit 0 at once, one line.
-				if code != ExitOK || !strings.Contains(stderr.String(), "rollout disabled") {
+				if code != ExitOK || !strings.Contains(stderr.String(), rollout.ServiceRunLine) {
 					t.Errorf("exit %d, stderr %q; want exit 0 saying rollout disabled", code, stderr.String())
 				}
 				return
 			}
-			want := "spec-kitty: error: " + rollout.DisabledMessage + "\n"
+			want := "spec-kitty: error: " + readiness.DisabledMessage() + "\n"
 			if code != ExitFailure || stderr.String() != want {
 				t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, stderr.String(), want)
 			}
@@ -93,11 +94,11 @@ func TestServiceMainAppliesEnvFile(t *testing.T) {
 		}
 		return main(context.Background(), args, env), stdout.String() + stderr.String()
 	}
-	if code, out := run(Main); code != ExitOK || strings.TrimSpace(out) != rolloutDisabledLine {
-		t.Errorf("spec-kitty service run, gate off: exit %d, output %q; want 0 and only %q", code, out, rolloutDisabledLine)
+	if code, out := run(Main); code != ExitOK || strings.TrimSpace(out) != rollout.ServiceRunLine {
+		t.Errorf("spec-kitty service run, gate off: exit %d, output %q; want 0 and only %q", code, out, rollout.ServiceRunLine)
 	}
 	code, out := run(ServiceMain)
-	if code != ExitOK || strings.Contains(out, rolloutDisabledLine) {
+	if code != ExitOK || strings.Contains(out, rollout.ServiceRunLine) {
 		t.Errorf("spec-kitty-service: exit %d, output %q; want the recorded gate applied (manual policy: exit 0)", code, out)
 	}
 	if code, _ := run(func(ctx context.Context, _ []string, env *Env) int { return ServiceMain(ctx, []string{"status"}, env) }); code != ExitUsage {

@@ -21,7 +21,7 @@ func Main(ctx context.Context, args []string, env *Env) int {
 		// --env-file — so a leftover service definition fails closed
 		// without a restart loop and without naming what it would run.
 		if !rollout.Enabled(env.Getenv) {
-			fmt.Fprintln(env.Stderr, rolloutDisabledLine)
+			fmt.Fprintln(env.Stderr, rollout.ServiceRunLine)
 			return ExitOK
 		}
 		// The daemon's other variables may come from --env-file (the
@@ -32,7 +32,7 @@ func Main(ctx context.Context, args []string, env *Env) int {
 		}
 		env = e
 		if !rollout.Enabled(env.Getenv) {
-			fmt.Fprintln(env.Stderr, rolloutDisabledLine)
+			fmt.Fprintln(env.Stderr, rollout.ServiceRunLine)
 			return ExitOK
 		}
 	}
@@ -68,9 +68,6 @@ func ServiceMain(ctx context.Context, args []string, env *Env) int {
 	}
 	return Main(ctx, args, e)
 }
-
-// rolloutDisabledLine is all `service run` prints with the gate off.
-const rolloutDisabledLine = "rollout disabled"
 
 // isServiceRun reports whether args invoke `spec-kitty service run`.
 func isServiceRun(args []string) bool {

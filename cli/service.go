@@ -70,7 +70,7 @@ SIGTERM or Ctrl-C. It logs to <home>/logs/sync-daemon.log.`,
 func runDaemon(ctx context.Context, env *Env, background, once bool) error {
 	if !rollout.Enabled(env.Getenv) {
 		// CONTRACTS §2: exit 0 at once, one log line, nothing written.
-		fmt.Fprintln(env.Stderr, rolloutDisabledLine)
+		fmt.Fprintln(env.Stderr, rollout.ServiceRunLine)
 		return nil
 	}
 	home, err := env.Home()
@@ -310,7 +310,7 @@ func startUnderPolicy(ctx context.Context, env *Env, m svcmgr.Manager) error {
 func serviceError(err error) error {
 	switch {
 	case errors.Is(err, svcmgr.ErrRolloutDisabled):
-		return failf("%s", rollout.DisabledMessage)
+		return failf("%s", readiness.DisabledMessage())
 	case errors.Is(err, svcmgr.ErrNotInstalled):
 		return withHint(failf("the %s service is not installed", svcmgr.Name), "run `spec-kitty service install`")
 	}

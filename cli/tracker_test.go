@@ -27,7 +27,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
-	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 )
 
 // trackerLeafArgs are arguments for every runnable tracker command that pass
@@ -86,7 +86,7 @@ func TestTrackerGateDefenceInDepth(t *testing.T) {
 			if code := run(context.Background(), env, c, a); code != ExitFailure {
 				t.Errorf("exit %d, want %d", code, ExitFailure)
 			}
-			if diff := cmp.Diff("spec-kitty: error: "+rollout.DisabledMessage+"\n", stderr.String()); diff != "" {
+			if diff := cmp.Diff("spec-kitty: error: "+readiness.DisabledMessage()+"\n", stderr.String()); diff != "" {
 				t.Errorf("stderr (-want +got):\n%s", diff)
 			}
 			if stdout.Len() > 0 {

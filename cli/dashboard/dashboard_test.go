@@ -3,15 +3,19 @@ package dashboard
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -771,36 +775,126 @@ func TestNoSecretInResponses(t *testing.T) {
 	}
 }
 
-// After a scheduled Sync now the repository is registered in the (existing)
-// queue, so the daemon imports it, as `sync run` does for its repo.
-func TestSyncNowRegistersRepo(t *testing.T) {
-	r := newRig(t, gateOn, withRepo(smallRepo(t, "002-lightweight-pypi-release")))
-	q := openTestQueue(t, r.home)
-	defer q.Close()
-	if w := r.syncNow(); w.Code != 202 {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
+// fakeDaemon serves the daemon's POST /v1/sync on socket (with the local
+// API's request rules) and returns the sync requests it received.
+func fakeDaemon(t *testing.T, socket string) func() []localapi.SyncRequest {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(socket), 0o700); err != nil {
+		t.Fatal(err)
 	}
-	repos, err := q.Repos(context.Background())
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		t.Skipf("no Unix socket here: %v", err)
+	}
+	var mu sync.Mutex
+	var got []localapi.SyncRequest
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if why := localapi.CheckRequest(r); why != "" || r.Method != http.MethodPost || r.URL.Path != localapi.RouteSync {
+			http.Error(w, "refused: "+why, http.StatusForbidden)
+			return
+		}
+		var req localapi.SyncRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		got = append(got, req)
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		json.NewEncoder(w).Encode(localapi.Accepted{Status: "scheduled", Registered: true})
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return func() []localapi.SyncRequest {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]localapi.SyncRequest(nil), got...)
+	}
+}
+
+// queueFiles describes queue.db and its -wal/-shm/-journal companions under
+// home: name, size, modification time and content, so any write shows.
+func queueFiles(t *testing.T, home paths.Home) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob(home.Queue() + "*")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(repos) != 1 || repos[0].Path != r.repo {
-		t.Errorf("registered repos %+v, want %s", repos, r.repo)
+	out := map[string]string{}
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(f)] = fmt.Sprintf("%d bytes, %s, sha256 %x", fi.Size(), fi.ModTime().Format(time.RFC3339Nano), sha256.Sum256(b))
 	}
-	// No daemon answers in this test: the wake fails, is logged, and the
-	// answer is still "scheduled".
-	if !strings.Contains(r.logs.String(), "wake the daemon") {
-		t.Errorf("log: %s", r.logs)
+	return out
+}
+
+// After a scheduled Sync now the daemon is asked over its local API to
+// import the repository (as `sync run` registers its repo); the dashboard
+// process itself neither creates nor modifies queue.db (its package
+// comment: it never writes under the state home).
+func TestSyncNowSendsRepo(t *testing.T) {
+	for _, withQueue := range []bool{false, true} {
+		t.Run(fmt.Sprintf("queue exists %v", withQueue), func(t *testing.T) {
+			r := newRig(t, gateOn, withRepo(smallRepo(t, "002-lightweight-pypi-release")))
+			if withQueue {
+				q := openTestQueue(t, r.home)
+				if _, err := q.RegisterRepo(context.Background(), filepath.Join(t.TempDir(), "other")); err != nil {
+					t.Fatal(err)
+				}
+				q.Close()
+			}
+			requests := fakeDaemon(t, r.home.DaemonSocket())
+			before := queueFiles(t, r.home)
+			w := r.syncNow()
+			if w.Code != 202 {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			if d := cmp.Diff([]localapi.SyncRequest{{Repo: r.repo}}, requests()); d != "" {
+				t.Errorf("sync requests (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(before, queueFiles(t, r.home)); d != "" {
+				t.Errorf("the dashboard wrote the queue (-before +after):\n%s", d)
+			}
+		})
 	}
-	// Manual policy: nothing is written.
-	r2 := newRig(t, gateOn, withRepo(smallRepo(t, "002-lightweight-pypi-release")))
-	r2.pol = policy.Manual
-	q2 := openTestQueue(t, r2.home)
-	defer q2.Close()
-	r2.syncNow()
-	if repos, _ := q2.Repos(context.Background()); len(repos) != 0 {
-		t.Errorf("manual policy registered %+v", repos)
-	}
+	t.Run("manual policy", func(t *testing.T) {
+		r := newRig(t, gateOn, withRepo(smallRepo(t, "002-lightweight-pypi-release")))
+		r.pol = policy.Manual
+		requests := fakeDaemon(t, r.home.DaemonSocket())
+		w := r.syncNow()
+		if got := decode[syncNowAnswer](t, w.Body); w.Code != 202 || got != (syncNowAnswer{Status: SyncSkipped, Reason: policy.ReasonManual}) {
+			t.Errorf("answer %d %+v, want 202 skipped/policy_manual", w.Code, got)
+		}
+		if got := requests(); len(got) != 0 {
+			t.Errorf("manual policy sent %+v", got)
+		}
+		if files := queueFiles(t, r.home); len(files) != 0 {
+			t.Errorf("manual policy created %v", files)
+		}
+	})
+	t.Run("no daemon answers", func(t *testing.T) {
+		r := newRig(t, gateOn, withRepo(smallRepo(t, "002-lightweight-pypi-release")))
+		w := r.syncNow()
+		if got := decode[syncNowAnswer](t, w.Body); w.Code != 202 || got.Status != SyncScheduled {
+			t.Errorf("answer %d %+v, want 202 scheduled", w.Code, got)
+		}
+		if !strings.Contains(r.logs.String(), "ask the daemon to import the repository") {
+			t.Errorf("log: %s", r.logs)
+		}
+		if files := queueFiles(t, r.home); len(files) != 0 {
+			t.Errorf("Sync now created %v", files)
+		}
+	})
 }
 
 // TestPageETag: the page script's live check costs a stat per file: 304

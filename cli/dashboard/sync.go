@@ -356,28 +356,24 @@ func (s *Server) handleSyncNow(w http.ResponseWriter, r *http.Request) {
 }
 
 // registerRepo makes sure the daemon imports this repository, as `sync run`
-// does for the repository it runs in, and wakes the daemon again when the
-// repository was new to it. It runs only after EnsureRunning started or woke
-// the daemon, so the queue already exists: the dashboard never creates it.
+// does for the repository it runs in: it sends the repository with a wake
+// request over the local API (CONTRACTS.md §7), and the daemon registers it
+// in its queue. It runs only after EnsureRunning started or woke the
+// daemon; the dashboard itself never writes the queue.
 func (s *Server) registerRepo(ctx context.Context) error {
-	if s.cfg.Home == nil {
+	if s.cfg.Home == nil || s.cfg.Repo == "" {
 		return nil
 	}
 	h, err := s.cfg.Home()
 	if err != nil {
 		return err
 	}
-	q, err := queue.Open(ctx, h.Queue(), queue.Options{MustExist: true})
-	var added bool
-	if err == nil {
-		added, err = q.RegisterRepo(ctx, s.cfg.Repo)
-		q.Close()
+	added, err := localapi.NewClient(h.DaemonSocket()).SyncRepo(ctx, s.cfg.Repo)
+	if err != nil {
+		return fmt.Errorf("ask the daemon to import the repository: %w", err)
 	}
-	if err != nil || !added {
-		return err
-	}
-	if err := localapi.NewClient(h.DaemonSocket()).Sync(ctx); err != nil {
-		return fmt.Errorf("wake the daemon: %w", err)
+	if added {
+		s.log.Info("sync now: the daemon imports this repository from now on", "repo", s.cfg.Repo)
 	}
 	return nil
 }

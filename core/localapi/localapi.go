@@ -4,6 +4,7 @@
 package localapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -69,7 +70,24 @@ type Status struct {
 // Accepted is the answer of the POST routes.
 type Accepted struct {
 	Status string `json:"status"`
+	// Registered is set by POST /v1/sync when its Repo was new to the
+	// daemon.
+	Registered bool `json:"registered,omitempty"`
 }
+
+// SyncRequest is the optional body of POST /v1/sync; an empty body is a
+// plain wake. Fields are only ever added.
+type SyncRequest struct {
+	// Repo, when set, is a repository for the daemon to import from now on
+	// (as `sync run` registers the repository it runs in): the absolute
+	// path of a directory holding kitty-specs/ or .kittify/. The daemon
+	// refuses anything else with 400. Front-ends send it instead of writing
+	// the queue themselves.
+	Repo string `json:"repo,omitempty"`
+}
+
+// MaxRequestBody bounds a request body of the local API.
+const MaxRequestBody = 64 << 10
 
 // ReadState reads the state file. running is false when the file is missing
 // or its PID is not alive (a crashed daemon's leftover).
@@ -108,27 +126,50 @@ func NewClient(path string) *Client {
 // Status fetches GET /v1/status.
 func (c *Client) Status(ctx context.Context) (Status, error) {
 	var st Status
-	err := c.do(ctx, http.MethodGet, RouteStatus, &st)
+	err := c.do(ctx, http.MethodGet, RouteStatus, nil, &st)
 	return st, err
 }
 
 // Sync asks the daemon to run a cycle now.
-func (c *Client) Sync(ctx context.Context) error { return c.do(ctx, http.MethodPost, RouteSync, nil) }
+func (c *Client) Sync(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, RouteSync, nil, nil)
+}
+
+// SyncRepo asks the daemon to import repo from now on (see SyncRequest) and
+// to run a cycle now. registered reports whether repo was new to it.
+func (c *Client) SyncRepo(ctx context.Context, repo string) (registered bool, err error) {
+	var a Accepted
+	err = c.do(ctx, http.MethodPost, RouteSync, SyncRequest{Repo: repo}, &a)
+	return a.Registered, err
+}
 
 // Reload asks the daemon to re-read config and session.
 func (c *Client) Reload(ctx context.Context) error {
-	return c.do(ctx, http.MethodPost, RouteReload, nil)
+	return c.do(ctx, http.MethodPost, RouteReload, nil, nil)
 }
 
 // Shutdown asks the daemon to stop.
 func (c *Client) Shutdown(ctx context.Context) error {
-	return c.do(ctx, http.MethodPost, RouteShutdown, nil)
+	return c.do(ctx, http.MethodPost, RouteShutdown, nil, nil)
 }
 
-func (c *Client) do(ctx context.Context, method, route string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+Host+route, nil)
+// do sends a request with in (when not nil) as its JSON body and decodes
+// the answer into out (when not nil).
+func (c *Client) do(ctx context.Context, method, route string, in, out any) error {
+	var reqBody io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+Host+route, reqBody)
 	if err != nil {
 		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

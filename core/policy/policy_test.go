@@ -73,10 +73,3 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
-
-func TestManualNotice(t *testing.T) {
-	want := "Background sync is in manual mode (`[sync].background_daemon = \"manual\"`).\nRun `spec-kitty sync run` to perform a one-shot remote sync.\n"
-	if ManualNotice != want {
-		t.Errorf("ManualNotice = %q", ManualNotice)
-	}
-}

@@ -62,6 +62,14 @@ func InvalidHostWording() (message, nextAction string) {
 	return wordingOf(MissingHostConfig, true)
 }
 
+// DisabledMessage is what a hosted code path reached with the gate off says
+// (CONTRACTS.md §2): the rollout_disabled message and next action on one
+// line. It is derived from the wording table so the text lives only there.
+func DisabledMessage() string {
+	message, nextAction := Wording(RolloutDisabled)
+	return message + " " + nextAction
+}
+
 func wordingOf(s State, invalid bool) (message, nextAction string) {
 	for _, w := range wording {
 		if w.state == s && w.invalid == invalid {

@@ -10,8 +10,12 @@ import "strings"
 // EnvVar is the environment variable that opts a machine into hosted sync.
 const EnvVar = "SPEC_KITTY_ENABLE_SAAS_SYNC"
 
-// DisabledMessage is printed when a hosted code path is reached with the gate off.
-const DisabledMessage = "Hosted SaaS sync is not enabled on this machine. Set `SPEC_KITTY_ENABLE_SAAS_SYNC=1` to opt in."
+// ServiceRunLine is the one line `spec-kitty service run` prints, and the
+// daemon logs, with the gate off (CONTRACTS.md §2). It is deliberately
+// neutral: it names nothing of the hosted surface. The disabled message of
+// every other hosted code path is readiness.DisabledMessage, derived from
+// the readiness wording table.
+const ServiceRunLine = "rollout disabled"
 
 // Enabled reports whether the gate is on: the trimmed, case-folded value of
 // EnvVar is one of 1, true, yes, on. Anything else, including unset, is off.

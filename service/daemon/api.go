@@ -2,7 +2,12 @@ package daemon
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
@@ -22,8 +27,36 @@ func (d *daemon) handler() http.Handler {
 		writeJSON(w, http.StatusOK, st)
 	})
 	mux.HandleFunc("POST "+localapi.RouteSync, func(w http.ResponseWriter, r *http.Request) {
+		var req localapi.SyncRequest
+		if err := decodeBody(w, r, &req); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		answer := localapi.Accepted{Status: "scheduled"}
+		if req.Repo != "" {
+			repo, err := checkRepo(req.Repo)
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+				return
+			}
+			rr, ok := d.o.Worker.(RepoRegistrar)
+			if !ok {
+				writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "this daemon does not register repositories"})
+				return
+			}
+			added, err := rr.RegisterRepo(r.Context(), repo)
+			if err != nil {
+				d.log.Warn("local API: register repository", "repo", repo, "error", err.Error())
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "register repository: " + err.Error()})
+				return
+			}
+			if added {
+				d.log.Info("repository registered for import", "repo", repo)
+			}
+			answer.Registered = added
+		}
 		d.requestWake()
-		writeJSON(w, http.StatusAccepted, localapi.Accepted{Status: "scheduled"})
+		writeJSON(w, http.StatusAccepted, answer)
 	})
 	mux.HandleFunc("POST "+localapi.RouteReload, func(w http.ResponseWriter, r *http.Request) {
 		// The loop reloads config and session before each cycle and exits
@@ -43,6 +76,35 @@ func (d *daemon) handler() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// decodeBody decodes the JSON body of r into v; an empty body leaves v as it
+// is. The body is bounded by localapi.MaxRequestBody.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, localapi.MaxRequestBody))
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("bad request body: %w", err)
+	}
+	return nil
+}
+
+// checkRepo accepts the repo of a sync request: the absolute path of a
+// directory holding kitty-specs/ or .kittify/ (CONTRACTS.md §1's marks of
+// a repository root). It returns the cleaned path.
+func checkRepo(repo string) (string, error) {
+	if !filepath.IsAbs(repo) {
+		return "", fmt.Errorf("repo %q is not an absolute path", repo)
+	}
+	repo = filepath.Clean(repo)
+	if fi, err := os.Stat(repo); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("repo %q is not a directory", repo)
+	}
+	for _, mark := range []string{"kitty-specs", ".kittify"} {
+		if fi, err := os.Stat(filepath.Join(repo, mark)); err == nil && fi.IsDir() {
+			return repo, nil
+		}
+	}
+	return "", fmt.Errorf("repo %q is not a spec-kitty project (no kitty-specs/ or .kittify/)", repo)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -41,6 +41,13 @@ type Worker interface {
 	Cycle(ctx context.Context) (Report, error)
 }
 
+// RepoRegistrar is implemented by a Worker that takes a repository to import
+// from on a local API request (POST /v1/sync with a repo), so front-ends
+// never write the queue themselves.
+type RepoRegistrar interface {
+	RegisterRepo(ctx context.Context, repo string) (added bool, err error)
+}
+
 // Report summarises one cycle.
 type Report struct {
 	Imported     int
@@ -114,7 +121,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// 1. Gate: decided before any file is touched.
 	if !rollout.Enabled(o.Getenv) {
-		log.Info("rollout disabled")
+		log.Info(rollout.ServiceRunLine)
 		return nil
 	}
 	// 2. Policy.

@@ -88,6 +88,13 @@ const (
 	PhaseUpload Phase = "uploading"
 )
 
+// RegisterRepo adds repo to the repositories every cycle imports (the
+// daemon's side of POST /v1/sync with a repo); added is false when it was
+// registered already.
+func (e *Engine) RegisterRepo(ctx context.Context, repo string) (added bool, err error) {
+	return e.Queue.RegisterRepo(ctx, repo)
+}
+
 func (e *Engine) step(p Phase, done, total int) {
 	if e.Step != nil {
 		e.Step(p, done, total)

@@ -30,6 +30,7 @@ import (
 	"strings"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 )
 
@@ -56,10 +57,9 @@ const (
 var EnvKeys = []string{rollout.EnvVar, paths.SaaSURLEnv, paths.HomeEnv, paths.KeychainEnv}
 
 // ErrRolloutDisabled is returned by Install and Plan when Config.Env does not
-// enable the rollout gate; its text is rollout.DisabledMessage.
-//
-//lint:ignore ST1005 the text is the contract's stable wording (CONTRACTS §2)
-var ErrRolloutDisabled = errors.New(rollout.DisabledMessage)
+// enable the rollout gate; its text is readiness.DisabledMessage(), the
+// contract's stable wording (CONTRACTS §2), capitalised and with a period.
+var ErrRolloutDisabled = errors.New(readiness.DisabledMessage())
 
 // ErrNotInstalled is returned by Uninstall, Start, Stop and Restart when no
 // service definition written by Install exists.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 )
 
 func TestEnvFromGetenv(t *testing.T) {
@@ -127,10 +127,10 @@ func TestGateOffRefused(t *testing.T) {
 			"task":    newTask(cfg, &recorder{}, filepath.Join),
 		}
 		for name, m := range managers {
-			if _, err := m.Plan(context.Background()); err == nil || err.Error() != rollout.DisabledMessage {
+			if _, err := m.Plan(context.Background()); err == nil || err.Error() != readiness.DisabledMessage() {
 				t.Errorf("%s Plan with gate %q: err = %v, want the disabled message", name, val, err)
 			}
-			if _, err := m.Install(context.Background()); err == nil || err.Error() != rollout.DisabledMessage {
+			if _, err := m.Install(context.Background()); err == nil || err.Error() != readiness.DisabledMessage() {
 				t.Errorf("%s Install with gate %q: err = %v, want the disabled message", name, val, err)
 			}
 		}
