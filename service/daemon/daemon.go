@@ -247,7 +247,52 @@ func (d *daemon) requestWake() {
 	}
 }
 
+// loop runs the work loop for a started daemon: its cycle records the
+// outcome in the state file, its policy check reloads config and session.
 func (d *daemon) loop(ctx context.Context) error {
+	return (&workLoop{
+		Tick:        d.o.Tick,
+		Now:         d.o.Now,
+		Once:        d.o.Once,
+		ConfigPath:  d.o.ConfigPath,
+		ConfigPoll:  d.o.ConfigPoll,
+		Cycle:       d.cycle,
+		CheckPolicy: d.checkPolicy,
+		Wake:        d.wake,
+		Stop:        d.stop,
+		RequestStop: d.requestStop,
+		Log:         d.log,
+	}).run(ctx)
+}
+
+// workLoop schedules cycles (CONTRACTS.md §7): the first at once, then one
+// per tick, sooner when a wake request arrives or a report's NextAttemptAt
+// is due; the policy is re-checked before each cycle and when the config
+// file changes. It holds no socket, lock or queue, so it runs as is inside
+// a testing/synctest bubble.
+type workLoop struct {
+	Tick time.Duration
+	Now  func() time.Time
+	// Once runs a single cycle, then asks to stop.
+	Once bool
+	// ConfigPath, when set, is stat'ed every ConfigPoll (default 2 s); a
+	// change re-checks the policy at once.
+	ConfigPath string
+	ConfigPoll time.Duration
+	// Cycle runs one cycle; ctx ends on a stop request or a signal.
+	Cycle func(ctx context.Context) Report
+	// CheckPolicy reloads config and reports whether the daemon must stop
+	// (it has then called RequestStop).
+	CheckPolicy func(ctx context.Context) (stop bool)
+	// Wake carries wake requests; a buffer of one coalesces them.
+	Wake <-chan struct{}
+	// Stop is closed by RequestStop.
+	Stop        <-chan struct{}
+	RequestStop func(reason string)
+	Log         *slog.Logger
+}
+
+func (l *workLoop) run(ctx context.Context) error {
 	// cycleCtx is cancelled by a signal or a stop request; an in-flight
 	// upload is abandoned safely (its leased events return to the queue).
 	cycleCtx, cancel := context.WithCancel(ctx)
@@ -255,8 +300,8 @@ func (d *daemon) loop(ctx context.Context) error {
 	go func() {
 		select {
 		case <-ctx.Done():
-			d.requestStop("signal")
-		case <-d.stop:
+			l.RequestStop("signal")
+		case <-l.Stop:
 		}
 		cancel()
 	}()
@@ -264,9 +309,9 @@ func (d *daemon) loop(ctx context.Context) error {
 	timer := time.NewTimer(0) // first cycle at once
 	defer timer.Stop()
 	var watch <-chan time.Time
-	lastConfig := statSig(d.o.ConfigPath)
-	if d.o.ConfigPath != "" {
-		poll := d.o.ConfigPoll
+	lastConfig := statSig(l.ConfigPath)
+	if l.ConfigPath != "" {
+		poll := l.ConfigPoll
 		if poll <= 0 {
 			poll = 2 * time.Second
 		}
@@ -276,21 +321,21 @@ func (d *daemon) loop(ctx context.Context) error {
 	}
 	for {
 		select {
-		case <-d.stop:
+		case <-l.Stop:
 			return nil
 		case <-watch:
-			sig := statSig(d.o.ConfigPath)
+			sig := statSig(l.ConfigPath)
 			if sig == lastConfig {
 				continue
 			}
 			lastConfig = sig
-			d.log.Info("config changed; reloading", "path", d.o.ConfigPath)
-			if stop := d.checkPolicy(cycleCtx); stop {
+			l.Log.Info("config changed; reloading", "path", l.ConfigPath)
+			if stop := l.CheckPolicy(cycleCtx); stop {
 				return nil
 			}
 			continue
 		case <-timer.C:
-		case <-d.wake:
+		case <-l.Wake:
 			if !timer.Stop() {
 				select {
 				case <-timer.C:
@@ -298,15 +343,15 @@ func (d *daemon) loop(ctx context.Context) error {
 				}
 			}
 		}
-		if stop := d.checkPolicy(cycleCtx); stop {
+		if stop := l.CheckPolicy(cycleCtx); stop {
 			return nil
 		}
-		rep := d.cycle(cycleCtx)
-		if d.o.Once {
-			d.requestStop("once")
+		rep := l.Cycle(cycleCtx)
+		if l.Once {
+			l.RequestStop("once")
 			return nil
 		}
-		timer.Reset(d.nextWake(rep))
+		timer.Reset(l.nextWake(rep))
 	}
 }
 
@@ -343,10 +388,10 @@ const minWake = 200 * time.Millisecond
 // nextWake is the pause before the next cycle: the tick, or less when an
 // event's retry (or a probe of a failing host) is due sooner — a failed
 // batch does not park the queue for a whole tick.
-func (d *daemon) nextWake(rep Report) time.Duration {
-	next := d.o.Tick
+func (l *workLoop) nextWake(rep Report) time.Duration {
+	next := l.Tick
 	if !rep.NextAttemptAt.IsZero() {
-		next = min(next, max(rep.NextAttemptAt.Sub(d.o.Now()), minWake))
+		next = min(next, max(rep.NextAttemptAt.Sub(l.Now()), minWake))
 	}
 	return next
 }

@@ -53,7 +53,7 @@ func TestRecoveryIgnoresOutageBackoff(t *testing.T) {
 // minWake), and at the tick when nothing waits.
 func TestNextWake(t *testing.T) {
 	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
-	d := &daemon{o: Options{Tick: time.Minute, Now: func() time.Time { return now }}}
+	l := &workLoop{Tick: time.Minute, Now: func() time.Time { return now }}
 	for _, tt := range []struct {
 		name string
 		next time.Time
@@ -64,7 +64,7 @@ func TestNextWake(t *testing.T) {
 		{"retry overdue", now.Add(-time.Second), minWake},
 		{"retry after the tick", now.Add(5 * time.Minute), time.Minute},
 	} {
-		if got := d.nextWake(Report{NextAttemptAt: tt.next}); got != tt.want {
+		if got := l.nextWake(Report{NextAttemptAt: tt.next}); got != tt.want {
 			t.Errorf("%s: next wake in %v, want %v", tt.name, got, tt.want)
 		}
 	}
