@@ -17,6 +17,12 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 )
 
+// The tests here run the whole process shell (Run: gate, policy, lock,
+// state file, socket, local API) in real time, and only wait for things
+// that happen at once. Scheduling — ticks, wakes, retry times, the switch
+// to manual, failure counting — is tested on the fake clock of synctest
+// bubbles in loop_test.go.
+
 // countingWorker is an honest worker: it counts cycles and reports a queue
 // that drains one item per cycle.
 type countingWorker struct {
@@ -209,25 +215,6 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
-func TestFailuresCountedAndCleared(t *testing.T) {
-	h := newHarness(t)
-	h.worker.fail.Store(true)
-	h.start(h.opts())
-	c := localapi.NewClient(h.home.DaemonSocket())
-	ctx := context.Background()
-	eventually(t, "two failures", func() bool {
-		c.Sync(ctx) // wakes coalesce with a pending cycle: keep asking
-		s, err := c.Status(ctx)
-		return err == nil && s.ConsecutiveFailures >= 2 && s.LastError == "host answered 503"
-	})
-	h.worker.fail.Store(false)
-	eventually(t, "recovery", func() bool {
-		c.Sync(ctx)
-		s, err := c.Status(ctx)
-		return err == nil && s.ConsecutiveFailures == 0 && s.LastError == ""
-	})
-}
-
 func TestSwitchToManualExits(t *testing.T) {
 	h := newHarness(t)
 	h.start(h.opts())
@@ -331,23 +318,6 @@ func TestLogRotation(t *testing.T) {
 	}
 	if _, err := os.Stat(p + ".3"); !os.IsNotExist(err) {
 		t.Error("kept more than 2 rotated files")
-	}
-}
-
-func TestConfigChangeToManualExits(t *testing.T) {
-	h := newHarness(t)
-	cfg := filepath.Join(h.home.Dir, "config.toml")
-	o := h.opts()
-	o.ConfigPath = cfg
-	o.ConfigPoll = 10 * time.Millisecond
-	h.start(o)
-	eventually(t, "first cycle", func() bool { return h.worker.cycles.Load() >= 1 })
-	h.pol.Store(policy.Manual)
-	if err := os.WriteFile(cfg, []byte("[sync]\nbackground_daemon = \"manual\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.wait(); err != nil {
-		t.Fatal(err)
 	}
 }
 
