@@ -392,3 +392,28 @@ func readStateFile(t *testing.T, home paths.Home) localapi.State {
 	}
 	return st
 }
+
+// TestLoopReloadsBeforeEachCycle: config and session are reloaded before
+// every cycle; a failed reload or policy read is logged and the cycle runs.
+func TestLoopReloadsBeforeEachCycle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newLoopRig(t)
+		var mu sync.Mutex
+		reloads := 0
+		r.d.o.Reload = func(context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			reloads++
+			return errors.New("config.toml: bad syntax")
+		}
+		r.d.o.Policy = func() (policy.Policy, error) { return "", errors.New("unreadable") }
+		r.run()
+		r.sleepTo(2 * DefaultTick)
+		r.wantCycles(3, "after two ticks")
+		mu.Lock()
+		defer mu.Unlock()
+		if reloads != 3 {
+			t.Errorf("%d reloads for 3 cycles", reloads)
+		}
+	})
+}
