@@ -82,12 +82,12 @@ func newLauncher(env *Env) *launch.Launcher {
 	return &launch.Launcher{
 		Getenv: env.Getenv,
 		Home:   env.Home,
-		Policy: func() policy.Policy {
+		Policy: func() (policy.Policy, error) {
 			cfg, err := loadConfig(env)
 			if err != nil {
-				return policy.Default
+				return "", err
 			}
-			return cfg.Policy()
+			return cfg.Policy(), nil
 		},
 		Executable: env.Executable,
 		Service:    installedService(env),

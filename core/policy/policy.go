@@ -55,6 +55,10 @@ const (
 	ReasonLocalOnly       = "intent_local_only"
 	ReasonManual          = "policy_manual"
 	ReasonStartFailed     = "start_failed" // followed by ": <reason>"
+	// ReasonConfigError: the configuration could not be read, so nothing
+	// was started (the daemon refuses to run on it too); followed by
+	// ": <error>", the error naming the file, line and column.
+	ReasonConfigError = "config_error"
 )
 
 // Outcome is the result of EnsureRunning.
