@@ -81,7 +81,7 @@ func runDaemon(ctx context.Context, env *Env, background, once bool) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Policy() == policy.Manual && !once {
+	if !cfg.Policy().Background() && !once {
 		fmt.Fprintln(env.Stderr, "spec-kitty: background sync is in manual mode; the sync daemon does not run")
 		return nil
 	}
@@ -296,7 +296,7 @@ func startUnderPolicy(ctx context.Context, env *Env, m svcmgr.Manager) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Policy() == policy.Manual {
+	if !cfg.Policy().Background() {
 		fmt.Fprint(env.Stdout, policy.ManualNotice)
 		return nil
 	}
@@ -366,7 +366,7 @@ Under the manual policy it prints the manual-mode notice and starts nothing.`,
 			if err != nil {
 				return err
 			}
-			if cfg.Policy() == policy.Manual {
+			if !cfg.Policy().Background() {
 				if len(args) > 0 {
 					return usagef("service start takes no arguments")
 				}
@@ -397,7 +397,7 @@ func newServiceRestartCmd(env *Env) *Command {
 			if err != nil {
 				return err
 			}
-			if cfg.Policy() == policy.Manual {
+			if !cfg.Policy().Background() {
 				if err := m.Stop(ctx); err != nil {
 					return serviceError(err)
 				}
