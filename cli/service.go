@@ -101,7 +101,8 @@ func runDaemon(ctx context.Context, env *Env, background, once bool) error {
 	host, _ := probe.ResolveHost(env.Getenv, configServerURL(env))
 
 	// The daemon's own warnings (e.g. the auth.json fallback) go to its log.
-	denv := *env
+	// It also reads config.toml afresh each time: the policy may change.
+	denv := *env.live()
 	denv.Stderr = out
 	err = daemon.Run(ctx, daemon.Options{
 		Home:    home,
