@@ -143,7 +143,23 @@ func TestLoadConfigOncePerInvocation(t *testing.T) {
 	if got := queueSize(env.live()); got != 2 {
 		t.Errorf("live read = %d, want 2", got)
 	}
+	// The host is resolved once too, from the same config.
+	write("[sync]\nmax_queue_size = 2\nserver_url = \"https://a.example.com\"\n")
+	env = base.once()
+	if h, err := resolveHost(env); err != nil || h.URL != "https://a.example.com" {
+		t.Fatalf("host = %+v, %v", h, err)
+	}
+	write("[sync]\nmax_queue_size = 2\nserver_url = \"https://b.example.com\"\n")
+	if h, _ := resolveHost(env); h.URL != "https://a.example.com" {
+		t.Errorf("second host in one invocation = %q, want the first answer", h.URL)
+	}
+	if h, _ := resolveHost(env.live()); h.URL != "https://b.example.com" {
+		t.Errorf("live host = %q, want https://b.example.com", h.URL)
+	}
 	env.conf.forget()
+	if h, _ := resolveHost(env); h.URL != "https://b.example.com" {
+		t.Errorf("host after a write = %q, want https://b.example.com", h.URL)
+	}
 	if got := queueSize(env); got != 2 {
 		t.Errorf("read after a write = %d, want 2", got)
 	}

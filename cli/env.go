@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/config"
+	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 )
 
@@ -43,6 +44,10 @@ type confMemo struct {
 	done bool
 	cfg  config.Config
 	err  error
+
+	hostDone bool
+	host     hosted.Host
+	hostErr  error
 }
 
 // forget drops the memoized configuration after this command wrote it.
@@ -53,6 +58,7 @@ func (m *confMemo) forget() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.done, m.cfg, m.err = false, config.Config{}, nil
+	m.hostDone, m.host, m.hostErr = false, hosted.Host{}, nil
 }
 
 // once returns a copy of e that reads config.toml at most once.

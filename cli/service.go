@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
-	"github.com/spec-kitty/spec-kitty-sync/core/probe"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 	"github.com/spec-kitty/spec-kitty-sync/core/version"
@@ -98,7 +97,7 @@ func runDaemon(ctx context.Context, env *Env, background, once bool) error {
 		out = io.MultiWriter(lf, env.Stderr)
 	}
 	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	host, _ := probe.ResolveHost(env.Getenv, configServerURL(env))
+	host, _ := resolveHost(env)
 
 	// The daemon's own warnings (e.g. the auth.json fallback) go to its log.
 	// It also reads config.toml afresh each time: the policy may change.

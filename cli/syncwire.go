@@ -9,7 +9,6 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/auth"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
-	"github.com/spec-kitty/spec-kitty-sync/core/probe"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
@@ -20,7 +19,7 @@ import (
 // the daemon picks up a sign-in made by another process on its next cycle.
 func engineConnect(env *Env) func(ctx context.Context) (daemon.Conn, error) {
 	return func(ctx context.Context) (daemon.Conn, error) {
-		host, err := probe.ResolveHost(env.Getenv, configServerURL(env))
+		host, err := resolveHost(env)
 		if errors.Is(err, hosted.ErrNoHost) {
 			return daemon.Conn{}, fmt.Errorf("%w: no SaaS host URL is configured", daemon.ErrNotSignedIn)
 		}
