@@ -167,7 +167,7 @@ removed here, with a warning.`,
 			return err
 		}
 		var m *auth.Manager
-		host, err := probe.ResolveHost(env.Getenv, configServerURL(env))
+		host, err := resolveHost(env)
 		switch {
 		case err == nil:
 			var c *hosted.Client
@@ -229,7 +229,7 @@ func otherHostSession(ctx context.Context, env *Env, store *auth.Store, res read
 	if res.State != readiness.MissingAuth || store == nil {
 		return "", ""
 	}
-	h, err := probe.ResolveHost(env.Getenv, configServerURL(env))
+	h, err := resolveHost(env)
 	if err != nil {
 		return "", ""
 	}
@@ -332,6 +332,28 @@ func hostedGate(env *Env) error {
 	return nil
 }
 
+// resolveHost is the SaaS host of this command: SPEC_KITTY_SAAS_URL, else
+// sync.server_url (CONTRACTS §8.1), resolved once per Main call like the
+// config it reads, and afresh at every use by a live env (the daemon).
+func resolveHost(env *Env) (hosted.Host, error) {
+	m := env.conf
+	if m == nil {
+		return probe.ResolveHost(env.Getenv, configServerURL(env))
+	}
+	m.mu.Lock()
+	done, h, err := m.hostDone, m.host, m.hostErr
+	m.mu.Unlock()
+	if done {
+		return h, err
+	}
+	// loadConfig takes m.mu itself: resolve outside the lock.
+	h, err = probe.ResolveHost(env.Getenv, configServerURL(env))
+	m.mu.Lock()
+	m.hostDone, m.host, m.hostErr = true, h, err
+	m.mu.Unlock()
+	return h, err
+}
+
 // configServerURL reads [sync].server_url when the host needs it.
 func configServerURL(env *Env) func() (string, error) {
 	return func() (string, error) {
@@ -363,7 +385,7 @@ func hostedProbes(env *Env, store *auth.Store) readiness.Probes {
 // needed only with opts.RequireBinding) and returns the resolved host. A
 // configured but invalid URL is a configuration error naming the URL.
 func hostedHost(ctx context.Context, env *Env, opts readiness.Options, binding func(context.Context) (bool, error)) (hosted.Host, error) {
-	h, err := probe.ResolveHost(env.Getenv, configServerURL(env))
+	h, err := resolveHost(env)
 	if err != nil && !errors.Is(err, hosted.ErrNoHost) {
 		var he *hosted.Error
 		if errors.As(err, &he) {

@@ -150,6 +150,7 @@ Example:
 		if err != nil {
 			return failf("%s", err)
 		}
+		defer env.conf.forget()
 		return configError(config.Set(home.Config(), args[0], args[1]))
 	}
 	return c
@@ -173,6 +174,7 @@ Keys: ` + strings.Join(config.Keys(), ", ") + `.`,
 		if err != nil {
 			return failf("%s", err)
 		}
+		defer env.conf.forget()
 		return configError(config.Unset(home.Config(), args[0]))
 	}
 	return c
@@ -240,8 +242,23 @@ func effective(env *Env, s config.Setting) config.Setting {
 }
 
 // loadConfig loads <home>/config.toml; a bad file is exit 1 naming
-// file:line:col. Unknown-policy warnings go to stderr.
+// file:line:col. Unknown-policy warnings go to stderr. Within one Main call
+// the file is read once and every caller gets the same answer.
 func loadConfig(env *Env) (config.Config, error) {
+	m := env.conf
+	if m == nil {
+		return readConfig(env)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.done {
+		m.cfg, m.err = readConfig(env)
+		m.done = true
+	}
+	return m.cfg, m.err
+}
+
+func readConfig(env *Env) (config.Config, error) {
 	home, err := env.Home()
 	if err != nil {
 		return config.Config{}, failf("%s", err)

@@ -103,3 +103,76 @@ func runConfigMain(t *testing.T, home string, args ...string) (code int, stdout,
 	code = Main(context.Background(), args, env)
 	return code, out.String(), errb.String()
 }
+
+// TestLoadConfigOncePerInvocation: within one Main call config.toml is read
+// once (every caller gets the same answer), a write by config set/unset is
+// seen by later reads, and a live env (daemon, dashboard) reads afresh.
+func TestLoadConfigOncePerInvocation(t *testing.T) {
+	home := t.TempDir()
+	path := filepath.Join(home, "config.toml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := &Env{Getenv: func(k string) string {
+		if k == "SPEC_KITTY_HOME" {
+			return home
+		}
+		return ""
+	}, Stderr: &bytes.Buffer{}}
+	queueSize := func(env *Env) int {
+		t.Helper()
+		c, err := loadConfig(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.MaxQueueSize
+	}
+
+	write("[sync]\nmax_queue_size = 1\n")
+	env := base.once()
+	if got := queueSize(env); got != 1 {
+		t.Fatalf("max_queue_size = %d, want 1", got)
+	}
+	write("[sync]\nmax_queue_size = 2\n")
+	if got := queueSize(env); got != 1 {
+		t.Errorf("second read in one invocation = %d, want the first answer 1", got)
+	}
+	if got := queueSize(env.live()); got != 2 {
+		t.Errorf("live read = %d, want 2", got)
+	}
+	// The host is resolved once too, from the same config.
+	write("[sync]\nmax_queue_size = 2\nserver_url = \"https://a.example.com\"\n")
+	env = base.once()
+	if h, err := resolveHost(env); err != nil || h.URL != "https://a.example.com" {
+		t.Fatalf("host = %+v, %v", h, err)
+	}
+	write("[sync]\nmax_queue_size = 2\nserver_url = \"https://b.example.com\"\n")
+	if h, _ := resolveHost(env); h.URL != "https://a.example.com" {
+		t.Errorf("second host in one invocation = %q, want the first answer", h.URL)
+	}
+	if h, _ := resolveHost(env.live()); h.URL != "https://b.example.com" {
+		t.Errorf("live host = %q, want https://b.example.com", h.URL)
+	}
+	env.conf.forget()
+	if h, _ := resolveHost(env); h.URL != "https://b.example.com" {
+		t.Errorf("host after a write = %q, want https://b.example.com", h.URL)
+	}
+	if got := queueSize(env); got != 2 {
+		t.Errorf("read after a write = %d, want 2", got)
+	}
+	// A broken file is one answer too: the same error every time.
+	write("[sync]\nmax_queue_size = \n")
+	env = base.once()
+	_, err1 := loadConfig(env)
+	write("[sync]\nmax_queue_size = 3\n")
+	_, err2 := loadConfig(env)
+	if err1 == nil || err2 == nil || err1.Error() != err2.Error() || !strings.Contains(err1.Error(), path+":2:") {
+		t.Errorf("errors = %v, %v; want the same error naming %s:2:", err1, err2, path)
+	}
+	if got := queueSize(base); got != 3 {
+		t.Errorf("an env outside Main reads afresh: got %d, want 3", got)
+	}
+}

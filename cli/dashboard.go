@@ -145,6 +145,9 @@ func recentRepo(ctx context.Context, home paths.Home) string {
 // runDashboard reuses the running dashboard of repo, or serves a new one
 // until ctx ends.
 func runDashboard(ctx context.Context, env *Env, home paths.Home, repo, recPath string, port int, open bool) error {
+	// The server outlives this command's first read: it reads config.toml
+	// afresh for every request.
+	env = env.live()
 	if r, ok, err := runningDashboard(ctx, env, recPath); err != nil {
 		return err
 	} else if ok {

@@ -15,7 +15,6 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
-	"github.com/spec-kitty/spec-kitty-sync/core/probe"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 	"github.com/spec-kitty/spec-kitty-sync/core/term"
@@ -173,7 +172,7 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 	}
 
 	// Host.
-	host, err := probe.ResolveHost(env.Getenv, configServerURL(env))
+	host, err := resolveHost(env)
 	switch {
 	case errors.Is(err, hosted.ErrNoHost):
 		msg, next := readiness.Wording(readiness.MissingHostConfig)

@@ -6,8 +6,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/config"
+	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 )
 
@@ -29,6 +32,49 @@ type Env struct {
 	// or ok false when unknown.
 	StdoutSize func() (cols, rows int, ok bool)
 	StderrSize func() (cols, rows int, ok bool)
+
+	// conf memoizes config.toml for one Main call (nil: every loadConfig
+	// reads the file, as the daemon and the dashboard must).
+	conf *confMemo
+}
+
+// confMemo is the configuration read once per command invocation.
+type confMemo struct {
+	mu   sync.Mutex
+	done bool
+	cfg  config.Config
+	err  error
+
+	hostDone bool
+	host     hosted.Host
+	hostErr  error
+}
+
+// forget drops the memoized configuration after this command wrote it.
+func (m *confMemo) forget() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.done, m.cfg, m.err = false, config.Config{}, nil
+	m.hostDone, m.host, m.hostErr = false, hosted.Host{}, nil
+}
+
+// once returns a copy of e that reads config.toml at most once.
+func (e *Env) once() *Env {
+	c := *e
+	c.conf = &confMemo{}
+	return &c
+}
+
+// live returns a copy of e that reads config.toml at every use: a
+// long-running command (service run, dashboard) sees changes made by other
+// processes.
+func (e *Env) live() *Env {
+	c := *e
+	c.conf = nil
+	return &c
 }
 
 // OSEnv is the environment of the real process.

@@ -42,6 +42,9 @@ func Main(ctx context.Context, args []string, env *Env) int {
 	if len(args) > 0 && args[0] == completeCommand {
 		return complete(env, args[1:])
 	}
+	// One command invocation reads config.toml once (long-running commands
+	// opt out with env.live()).
+	env = env.once()
 	root := NewTree(env)
 	cmd, rest, err := resolve(root, args)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
-	"github.com/spec-kitty/spec-kitty-sync/core/probe"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 	"github.com/spec-kitty/spec-kitty-sync/core/version"
@@ -81,7 +80,7 @@ func runDaemon(ctx context.Context, env *Env, background, once bool) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Policy() == policy.Manual && !once {
+	if !cfg.Policy().Background() && !once {
 		fmt.Fprintln(env.Stderr, "spec-kitty: background sync is in manual mode; the sync daemon does not run")
 		return nil
 	}
@@ -98,10 +97,11 @@ func runDaemon(ctx context.Context, env *Env, background, once bool) error {
 		out = io.MultiWriter(lf, env.Stderr)
 	}
 	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	host, _ := probe.ResolveHost(env.Getenv, configServerURL(env))
+	host, _ := resolveHost(env)
 
 	// The daemon's own warnings (e.g. the auth.json fallback) go to its log.
-	denv := *env
+	// It also reads config.toml afresh each time: the policy may change.
+	denv := *env.live()
 	denv.Stderr = out
 	err = daemon.Run(ctx, daemon.Options{
 		Home:    home,
@@ -296,7 +296,7 @@ func startUnderPolicy(ctx context.Context, env *Env, m svcmgr.Manager) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Policy() == policy.Manual {
+	if !cfg.Policy().Background() {
 		fmt.Fprint(env.Stdout, policy.ManualNotice)
 		return nil
 	}
@@ -366,7 +366,7 @@ Under the manual policy it prints the manual-mode notice and starts nothing.`,
 			if err != nil {
 				return err
 			}
-			if cfg.Policy() == policy.Manual {
+			if !cfg.Policy().Background() {
 				if len(args) > 0 {
 					return usagef("service start takes no arguments")
 				}
@@ -397,7 +397,7 @@ func newServiceRestartCmd(env *Env) *Command {
 			if err != nil {
 				return err
 			}
-			if cfg.Policy() == policy.Manual {
+			if !cfg.Policy().Background() {
 				if err := m.Stop(ctx); err != nil {
 					return serviceError(err)
 				}

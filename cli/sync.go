@@ -365,6 +365,10 @@ func reportOutcome(env *Env, out policy.Outcome, w io.Writer) error {
 		fmt.Fprintf(w, "sync daemon running (pid %d); asked it to sync now\n", out.PID)
 	case out.SkippedReason == policy.ReasonManual:
 		fmt.Fprint(w, policy.ManualNotice)
+	case strings.HasPrefix(out.SkippedReason, policy.ReasonConfigError+": "):
+		// The launcher failed closed on a broken config.toml, as the daemon
+		// would: the command fails naming the file, line and column (§5).
+		return failf("%s", strings.TrimPrefix(out.SkippedReason, policy.ReasonConfigError+": "))
 	case strings.HasPrefix(out.SkippedReason, policy.ReasonStartFailed):
 		return withHint(failf("could not start the sync daemon: %s", strings.TrimPrefix(out.SkippedReason, policy.ReasonStartFailed+": ")),
 			"run `spec-kitty sync run` to sync in the foreground")

@@ -9,7 +9,6 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/auth"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
-	"github.com/spec-kitty/spec-kitty-sync/core/probe"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
@@ -20,7 +19,7 @@ import (
 // the daemon picks up a sign-in made by another process on its next cycle.
 func engineConnect(env *Env) func(ctx context.Context) (daemon.Conn, error) {
 	return func(ctx context.Context) (daemon.Conn, error) {
-		host, err := probe.ResolveHost(env.Getenv, configServerURL(env))
+		host, err := resolveHost(env)
 		if errors.Is(err, hosted.ErrNoHost) {
 			return daemon.Conn{}, fmt.Errorf("%w: no SaaS host URL is configured", daemon.ErrNotSignedIn)
 		}
@@ -82,12 +81,12 @@ func newLauncher(env *Env) *launch.Launcher {
 	return &launch.Launcher{
 		Getenv: env.Getenv,
 		Home:   env.Home,
-		Policy: func() policy.Policy {
+		Policy: func() (policy.Policy, error) {
 			cfg, err := loadConfig(env)
 			if err != nil {
-				return policy.Default
+				return "", err
 			}
-			return cfg.Policy()
+			return cfg.Policy(), nil
 		},
 		Executable: env.Executable,
 		Service:    installedService(env),

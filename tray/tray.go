@@ -223,7 +223,7 @@ func Build(in Input) View {
 			{ID: ItemSyncNow, Label: LabelSyncNow, Visible: true,
 				Enabled: usable && in.Readiness.OK() && !authMissing && idle},
 			{ID: ItemAutoSync, Label: LabelAutoSync, Visible: true, Checkable: true,
-				Enabled: usable, Checked: usable && in.Policy != policy.Manual},
+				Enabled: usable, Checked: usable && in.Policy.Background()},
 			{ID: ItemDashboard, Label: LabelDashboard, Visible: true, Enabled: true},
 			{ID: ItemLogin, Label: LabelLogin, Visible: authMissing && usable, Enabled: authMissing && usable && idle},
 			{ID: ItemQuit, Label: LabelQuit, Visible: true, Enabled: true},
@@ -279,7 +279,7 @@ func decide(in Input) (Look, string, string) {
 		last = in.LastSync
 	}
 	synced := syncedAgo(last, in.Now)
-	if in.Policy == policy.Manual {
+	if !in.Policy.Background() {
 		if synced == "" {
 			synced = "Manual mode: use Sync now to sync"
 		} else {

@@ -137,7 +137,7 @@ func TestBrowser(t *testing.T) {
 	launcher := &launch.Launcher{
 		Getenv:     getenv,
 		Home:       func() (paths.Home, error) { return home, nil },
-		Policy:     func() policy.Policy { return policy.Auto },
+		Policy:     func() (policy.Policy, error) { return policy.Auto, nil },
 		Executable: func() (string, error) { return os.Executable() },
 		Env:        spawnEnv,
 	}

@@ -625,7 +625,7 @@ func TestSyncNowRealLauncher(t *testing.T) {
 			l := &launch.Launcher{
 				Getenv:     func(k string) string { return map[string]string{rollout.EnvVar: "1"}[k] },
 				Home:       func() (paths.Home, error) { return home, nil },
-				Policy:     func() policy.Policy { return tt.pol },
+				Policy:     func() (policy.Policy, error) { return tt.pol, nil },
 				Executable: func() (string, error) { return filepath.Join(t.TempDir(), "no-such-spec-kitty"), nil },
 			}
 			r := newRig(t, gateOn, withRepo(smallRepo(t, "002-lightweight-pypi-release")), func(r *rig, c *Config) { c.Launcher = l })

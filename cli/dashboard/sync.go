@@ -119,7 +119,7 @@ func (s *Server) syncStatus(ctx context.Context) syncStatus {
 	st.Policy = string(pol)
 
 	st.Daemon.State = DaemonStopped
-	if pol == policy.Manual {
+	if !pol.Background() {
 		st.Daemon.State = DaemonManual
 	}
 	if s.cfg.Home != nil {

@@ -37,6 +37,11 @@ func Parse(s string) (p Policy, ok bool, err error) {
 	return Auto, false, nil
 }
 
+// Background reports whether p lets the daemon run in the background: the
+// policy step of Decide, and the one test of the policy for callers past the
+// gate and intent (service start/restart/run, the dashboard, the tray).
+func (p Policy) Background() bool { return p != Manual }
+
 // Intent is what the caller needs from the network. The zero value is invalid:
 // every call site must name one.
 type Intent string
@@ -55,6 +60,10 @@ const (
 	ReasonLocalOnly       = "intent_local_only"
 	ReasonManual          = "policy_manual"
 	ReasonStartFailed     = "start_failed" // followed by ": <reason>"
+	// ReasonConfigError: the configuration could not be read, so nothing
+	// was started (the daemon refuses to run on it too); followed by
+	// ": <error>", the error naming the file, line and column.
+	ReasonConfigError = "config_error"
 )
 
 // Outcome is the result of EnsureRunning.
@@ -84,7 +93,7 @@ func Decide(gateOn bool, intent Intent, policyFn func() Policy) (Decision, error
 	if intent == LocalOnly {
 		return Decision{Reason: ReasonLocalOnly}, nil
 	}
-	if policyFn() == Manual {
+	if !policyFn().Background() {
 		return Decision{Reason: ReasonManual}, nil
 	}
 	return Decision{Start: true}, nil

@@ -73,3 +73,15 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+func TestBackground(t *testing.T) {
+	for p, want := range map[Policy]bool{Auto: true, Manual: false} {
+		if got := p.Background(); got != want {
+			t.Errorf("%q.Background() = %v, want %v", p, got, want)
+		}
+		d, err := Decide(true, RemoteRequired, func() Policy { return p })
+		if err != nil || d.Start != want {
+			t.Errorf("Decide under %q = %+v, %v; Background says %v", p, d, err, want)
+		}
+	}
+}

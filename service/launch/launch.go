@@ -37,8 +37,10 @@ type Launcher struct {
 	Getenv func(string) string
 	// Home resolves the state home.
 	Home func() (paths.Home, error)
-	// Policy reads `[sync].background_daemon`.
-	Policy func() policy.Policy
+	// Policy reads `[sync].background_daemon`. An error (a broken
+	// config.toml) fails closed: nothing is started and the outcome is
+	// `config_error: <error>`, the error naming the file, line and column.
+	Policy func() (policy.Policy, error)
 	// Executable is the spec-kitty binary to spawn.
 	Executable func() (string, error)
 	// Service, when non-nil and installed, is started instead of spawning.
@@ -49,17 +51,25 @@ type Launcher struct {
 
 // EnsureRunning makes sure a daemon runs when the gate, intent and policy
 // allow it, and reports what happened. It never returns an error: a failed
-// start is the outcome `start_failed: <reason>`.
+// start is the outcome `start_failed: <reason>`, a configuration that cannot
+// be read `config_error: <error>` (nothing is started, as the daemon would
+// refuse to run on it).
 func (l *Launcher) EnsureRunning(ctx context.Context, intent policy.Intent) policy.Outcome {
 	gate := l.Getenv != nil && rollout.Enabled(l.Getenv)
+	var confErr error
 	dec, err := policy.Decide(gate, intent, func() policy.Policy {
 		if l.Policy == nil {
 			return policy.Default
 		}
-		return l.Policy()
+		p, err := l.Policy()
+		confErr = err
+		return p
 	})
 	if err != nil {
 		return failed(err)
+	}
+	if confErr != nil {
+		return policy.Outcome{SkippedReason: policy.ReasonConfigError + ": " + confErr.Error()}
 	}
 	if !dec.Start {
 		return policy.Outcome{SkippedReason: dec.Reason}

@@ -5,6 +5,7 @@ package launch
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/config"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
@@ -77,7 +79,7 @@ func (s *setup) launcher() *Launcher {
 	return &Launcher{
 		Getenv: func(k string) string { return s.env[k] },
 		Home:   func() (paths.Home, error) { s.homeFn.Add(1); return s.home, nil },
-		Policy: func() policy.Policy { s.reads.Add(1); return s.pol },
+		Policy: func() (policy.Policy, error) { s.reads.Add(1); return s.pol, nil },
 		Executable: func() (string, error) {
 			return os.Args[0], nil
 		},
@@ -118,6 +120,42 @@ func TestSkips(t *testing.T) {
 				t.Error("state home created")
 			}
 		})
+	}
+}
+
+// TestBrokenConfigFailsClosed is the regression test of a broken config.toml:
+// the launcher once read it as `auto` and spawned a daemon that exited at
+// once on the same file. It must start nothing and name the file, line and
+// column, as the daemon does.
+func TestBrokenConfigFailsClosed(t *testing.T) {
+	s := newSetup(t)
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte("[sync]\nbackground_daemon = \"auto\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l := s.launcher()
+	l.Policy = func() (policy.Policy, error) {
+		c, err := config.Load(path, io.Discard)
+		if err != nil {
+			return "", err
+		}
+		return c.Policy(), nil
+	}
+	spawned := 0
+	l.Executable = func() (string, error) { spawned++; return os.Args[0], nil }
+	got := l.EnsureRunning(context.Background(), policy.RemoteRequired)
+	if got.Started || got.AlreadyRunning || got.PID != 0 {
+		t.Errorf("outcome = %+v, want nothing started", got)
+	}
+	want := policy.ReasonConfigError + ": " + path + ":2:"
+	if !strings.HasPrefix(got.SkippedReason, want) {
+		t.Errorf("skipped reason = %q, want prefix %q", got.SkippedReason, want)
+	}
+	if spawned != 0 || s.homeFn.Load() != 0 {
+		t.Errorf("spawned %d times, home resolved %d times; want neither", spawned, s.homeFn.Load())
+	}
+	if _, err := os.Stat(s.home.Dir); !os.IsNotExist(err) {
+		t.Error("state home created")
 	}
 }
 

@@ -180,7 +180,7 @@ func (c *Controller) syncNow(actx context.Context) {
 		return
 	}
 	args, ok := []string{"sync", "start"}, noteSyncStarted
-	if c.snap.Policy == policy.Manual {
+	if !c.snap.Policy.Background() {
 		args, ok = []string{"sync", "run"}, noteSyncDone
 	}
 	c.setBusy(busySync)
