@@ -16,6 +16,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/syncer"
 	"github.com/spec-kitty/spec-kitty-sync/core/term"
 	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
 )
@@ -111,7 +112,7 @@ host refused some for good (dead letters: see 'spec-kitty sync status' and
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if errors.Is(runErr, daemon.ErrNotSignedIn) {
+			if errors.Is(runErr, syncer.ErrNotSignedIn) {
 				return withHint(failf("%s", runErr), "run `spec-kitty auth login`")
 			}
 			if queue.IsDiskFull(runErr) {
@@ -424,7 +425,7 @@ Queued events stay queued.`,
 func repoWarnings(repos []queue.Repo) []string {
 	var out []string
 	for _, r := range repos {
-		if daemon.Vanished(r.Path) {
+		if syncer.Vanished(r.Path) {
 			out = append(out, r.Path+": gone (dropped from the registry at the next sync)")
 			continue
 		}

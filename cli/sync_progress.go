@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/syncer"
 	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
 )
 
@@ -19,7 +20,7 @@ type syncProgress struct {
 	start time.Time
 
 	mu        sync.Mutex
-	phase     daemon.Phase
+	phase     syncer.Phase
 	reposDone int
 	repos     int
 	queued    int
@@ -39,33 +40,33 @@ func newSyncProgress(env *Env) *syncProgress {
 }
 
 // attach wires p to eng's hooks.
-func (p *syncProgress) attach(eng *daemon.Engine) {
+func (p *syncProgress) attach(eng *syncer.Engine) {
 	eng.Step = p.step
 	eng.Progress = p.report
 }
 
-func (p *syncProgress) step(ph daemon.Phase, done, total int) {
+func (p *syncProgress) step(ph syncer.Phase, done, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	prev := p.phase
 	// A cycle imports and uploads at once: once the upload has begun the
 	// line stays on it, and what the import queues meanwhile adds to the
 	// upload's total.
-	uploading := p.phase == daemon.PhaseUpload
+	uploading := p.phase == syncer.PhaseUpload
 	switch ph {
-	case daemon.PhaseRead:
+	case syncer.PhaseRead:
 		p.reposDone, p.repos = done, total
-		if !uploading && (p.phase != daemon.PhaseQueue || done == total) {
+		if !uploading && (p.phase != syncer.PhaseQueue || done == total) {
 			p.phase = ph
 		}
-	case daemon.PhaseQueue:
+	case syncer.PhaseQueue:
 		p.queued += done
 		if uploading {
 			p.upTotal += done
 		} else {
 			p.phase = ph
 		}
-	case daemon.PhaseUpload:
+	case syncer.PhaseUpload:
 		p.phase = ph
 		p.upStart = p.env.Now()
 		p.upBase = p.upDone
@@ -73,7 +74,7 @@ func (p *syncProgress) step(ph daemon.Phase, done, total int) {
 	}
 	// A new phase shows at once; counts within a phase at most every
 	// progressEvery.
-	p.draw(p.phase != prev || ph == daemon.PhaseUpload || (ph == daemon.PhaseRead && done == total))
+	p.draw(p.phase != prev || ph == syncer.PhaseUpload || (ph == syncer.PhaseRead && done == total))
 }
 
 func (p *syncProgress) report(r daemon.Report) {
@@ -88,11 +89,11 @@ func (p *syncProgress) report(r daemon.Report) {
 func (p *syncProgress) line(now time.Time) string {
 	elapsed := clock(now.Sub(p.start))
 	switch p.phase {
-	case daemon.PhaseRead:
+	case syncer.PhaseRead:
 		return fmt.Sprintf("[%s] reading repos %d/%d, %s events queued", elapsed, p.reposDone, p.repos, thousands(p.queued))
-	case daemon.PhaseQueue:
+	case syncer.PhaseQueue:
 		return fmt.Sprintf("[%s] queueing: %s events queued (repo %d/%d)", elapsed, thousands(p.queued), min(p.reposDone+1, p.repos), p.repos)
-	case daemon.PhaseUpload:
+	case syncer.PhaseUpload:
 		done, total := p.upDone, max(p.upTotal, p.upDone)
 		pct := 100.0
 		if total > 0 {

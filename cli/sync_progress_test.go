@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
+	"github.com/spec-kitty/spec-kitty-sync/core/syncer"
 )
 
 // TestSyncProgressLine: the phases read as restic's progress does, with
@@ -22,17 +22,17 @@ func TestSyncProgressLine(t *testing.T) {
 		do      func()
 		want    string
 	}{
-		{0, func() { p.step(daemon.PhaseRead, 0, 3) }, "[0:00] reading repos 0/3, 0 events queued"},
-		{time.Second, func() { p.step(daemon.PhaseQueue, 1000, 0) }, "[0:01] queueing: 1,000 events queued (repo 1/3)"},
-		{time.Second, func() { p.step(daemon.PhaseRead, 3, 3) }, "[0:02] reading repos 3/3, 1,000 events queued"},
-		{0, func() { p.step(daemon.PhaseUpload, 0, 25178) }, "[0:02] uploading 0 / 25,178 events (0.0%)"},
-		{2 * time.Second, func() { p.report(daemon.Report{Delivered: 9000, Duplicates: 1000}) },
+		{0, func() { p.step(syncer.PhaseRead, 0, 3) }, "[0:00] reading repos 0/3, 0 events queued"},
+		{time.Second, func() { p.step(syncer.PhaseQueue, 1000, 0) }, "[0:01] queueing: 1,000 events queued (repo 1/3)"},
+		{time.Second, func() { p.step(syncer.PhaseRead, 3, 3) }, "[0:02] reading repos 3/3, 1,000 events queued"},
+		{0, func() { p.step(syncer.PhaseUpload, 0, 25178) }, "[0:02] uploading 0 / 25,178 events (0.0%)"},
+		{2 * time.Second, func() { p.report(syncer.Report{Delivered: 9000, Duplicates: 1000}) },
 			"[0:04] uploading 10,000 / 25,178 events (39.7%)  5,000 events/s  ETA 0:03"},
-		{time.Hour, func() { p.report(daemon.Report{Delivered: 25178}) }, "[1:00:04] uploading 25,178 / 25,178 events (100.0%)  7 events/s"},
+		{time.Hour, func() { p.report(syncer.Report{Delivered: 25178}) }, "[1:00:04] uploading 25,178 / 25,178 events (100.0%)  7 events/s"},
 		// A second upload in the same cycle (after importing more): the
 		// engine's report is the cycle's running total.
-		{0, func() { p.step(daemon.PhaseUpload, 0, 1000) }, "[1:00:04] uploading 25,178 / 26,178 events (96.2%)"},
-		{time.Second, func() { p.report(daemon.Report{Delivered: 25678}) }, "[1:00:05] uploading 25,678 / 26,178 events (98.1%)  500 events/s  ETA 0:01"},
+		{0, func() { p.step(syncer.PhaseUpload, 0, 1000) }, "[1:00:04] uploading 25,178 / 26,178 events (96.2%)"},
+		{time.Second, func() { p.report(syncer.Report{Delivered: 25678}) }, "[1:00:05] uploading 25,678 / 26,178 events (98.1%)  500 events/s  ETA 0:01"},
 	}
 	for _, s := range steps {
 		now = now.Add(s.advance)

@@ -11,37 +11,37 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
-	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
+	"github.com/spec-kitty/spec-kitty-sync/core/syncer"
 	"github.com/spec-kitty/spec-kitty-sync/service/launch"
 )
 
 // engineConnect resolves the host and the stored session on every call, so
 // the daemon picks up a sign-in made by another process on its next cycle.
-func engineConnect(env *Env) func(ctx context.Context) (daemon.Conn, error) {
-	return func(ctx context.Context) (daemon.Conn, error) {
+func engineConnect(env *Env) func(ctx context.Context) (syncer.Conn, error) {
+	return func(ctx context.Context) (syncer.Conn, error) {
 		host, err := resolveHost(env)
 		if errors.Is(err, hosted.ErrNoHost) {
-			return daemon.Conn{}, fmt.Errorf("%w: no SaaS host URL is configured", daemon.ErrNotSignedIn)
+			return syncer.Conn{}, fmt.Errorf("%w: no SaaS host URL is configured", syncer.ErrNotSignedIn)
 		}
 		if err != nil {
-			return daemon.Conn{}, err
+			return syncer.Conn{}, err
 		}
 		store, err := sessionStore(env)
 		if err != nil {
-			return daemon.Conn{}, err
+			return syncer.Conn{}, err
 		}
 		c, m := auth.NewClient(host, store)
 		c.Timeout = hosted.TimeoutFromEnv(env.Getenv)
 		m.Now = env.Now
 		sess, err := m.Session(ctx)
 		if err != nil {
-			return daemon.Conn{}, fmt.Errorf("%w: %v", daemon.ErrNotSignedIn, err)
+			return syncer.Conn{}, fmt.Errorf("%w: %v", syncer.ErrNotSignedIn, err)
 		}
 		team := ""
 		if t, ok := sess.DefaultTeam(); ok {
 			team = t.ID
 		}
-		return daemon.Conn{Client: c, Team: team}, nil
+		return syncer.Conn{Client: c, Team: team}, nil
 	}
 }
 
@@ -72,8 +72,8 @@ func openQueue(ctx context.Context, env *Env, create bool) (*queue.Queue, error)
 }
 
 // newEngine builds the import/upload engine over q.
-func newEngine(env *Env, q *queue.Queue, log *slog.Logger) *daemon.Engine {
-	return &daemon.Engine{Queue: q, Connect: engineConnect(env), Now: env.Now, Log: log}
+func newEngine(env *Env, q *queue.Queue, log *slog.Logger) *syncer.Engine {
+	return &syncer.Engine{Queue: q, Connect: engineConnect(env), Now: env.Now, Log: log}
 }
 
 // newLauncher is the CLI's EnsureRunning front: it spawns this very binary.

@@ -48,11 +48,11 @@ fi
 
 gobench readiness -bench '^BenchmarkEvaluateLocal$' -benchmem ./core/readiness
 gobench queue -bench '^BenchmarkEnqueueBatched$' ./core/queue
-gobench daemon -bench '^BenchmarkDrain100k$' -benchtime 1x ./service/daemon
+gobench daemon -bench '^BenchmarkDrain100k$' -benchtime 1x ./core/syncer
 gobench stats -bench '^BenchmarkStats1M$' ./core/queue
 # sync run, the import alone and the upload, each beside its floor measured
 # in the same run (SPEC_KITTY_BENCH_UPLOAD=1000000 for the full 1M upload).
-gobench sync -bench '^Benchmark(SyncRunCorpus|SyncRunReal|ImportCorpus|Upload|EmitDuringDrain|DeliveryUnderFaults)$' -benchtime 1x ./service/daemon
+gobench sync -bench '^Benchmark(SyncRunCorpus|SyncRunReal|ImportCorpus|Upload|EmitDuringDrain|DeliveryUnderFaults)$' -benchtime 1x ./core/syncer
 gobench launch -bench '^BenchmarkEnsureRunningAlreadyRunning$' ./service/launch
 gobench hosted -bench '^BenchmarkProbe(Silent|Hostedtest)$' ./core/hosted
 gobench probe -bench '^BenchmarkReach(Silent|Hostedtest)$' ./core/probe

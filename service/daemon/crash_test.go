@@ -30,6 +30,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
+	"github.com/spec-kitty/spec-kitty-sync/core/syncer"
 )
 
 // The crash child is this test binary re-executed as a real daemon process:
@@ -49,23 +50,14 @@ func TestMain(m *testing.M) {
 	if os.Getenv(crashChildEnv) == "1" {
 		os.Exit(crashChild())
 	}
-	if runChild != nil {
-		if code, ok := runChild(); ok {
-			os.Exit(code)
-		}
-	}
 	os.Exit(m.Run())
 }
-
-// runChild, set on Linux by the upload benchmark, runs another child
-// process role when its environment asks for one.
-var runChild func() (code int, ok bool)
 
 // crashChild is the daemon process of TestCrashKill9: daemon.Run with the
 // real Engine over the shared queue, uploading to the parent's hostedtest
 // server, until SIGTERM (clean exit) or SIGKILL.
 //
-// Generation g's clock runs g·(LeaseFor+1s) ahead of the wall clock, as if
+// Generation g's clock runs g·(syncer.LeaseFor+1s) ahead of the wall clock, as if
 // every restart came after the killed daemon's leases ran out: a lease held
 // by a dead daemon is only released by time (a live `sync run` may hold
 // leases too, so a restarted daemon cannot simply take them back), and the
@@ -91,7 +83,7 @@ func crashChild() int {
 	}
 	client := hosted.New(host, hosted.StaticToken(host, hosted.NewSecret(os.Getenv(crashTokenEnv)), "team-dev"))
 	client.Timeout = 10 * time.Second
-	offset := time.Duration(gen) * (LeaseFor + time.Second)
+	offset := time.Duration(gen) * (syncer.LeaseFor + time.Second)
 	now := func() time.Time { return time.Now().Add(offset) }
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -107,9 +99,9 @@ func crashChild() int {
 			if err != nil {
 				return nil, nil, err
 			}
-			eng := &Engine{
+			eng := &syncer.Engine{
 				Queue:   q,
-				Connect: func(context.Context) (Conn, error) { return Conn{Client: client, Team: "team-dev"}, nil },
+				Connect: func(context.Context) (syncer.Conn, error) { return syncer.Conn{Client: client, Team: "team-dev"}, nil },
 				Now:     now,
 				Log:     log,
 				Rand:    mrand.New(mrand.NewPCG(uint64(gen), uint64(os.Getpid()))),
@@ -467,7 +459,7 @@ func crashKill9(t *testing.T, rounds, perRound int) {
 	elapsed := time.Since(start)
 
 	// The proof.
-	if diff := diffSets(r.written, hostIDs(r.srv)); diff != "" {
+	if diff := r.srv.DiffEventIDs(r.written); diff != "" {
 		t.Errorf("host events differ from the written ones: %s", diff)
 	}
 	if n := r.srv.EventCount(); n != len(r.written) || len(r.written) != rounds*perRound {

@@ -19,6 +19,8 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/syncer"
+
 	"github.com/spec-kitty/spec-kitty-sync/core/atomicfile"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
@@ -48,25 +50,8 @@ type RepoRegistrar interface {
 	RegisterRepo(ctx context.Context, repo string) (added bool, err error)
 }
 
-// Report summarises one cycle.
-type Report struct {
-	Imported     int
-	Delivered    int
-	Duplicates   int
-	Retried      int
-	DeadLettered int
-	QueueDepth   int
-	DeadLetters  int
-	// AuthMissing: the host refused the session and a refresh did not help.
-	AuthMissing bool
-	// RepoWarnings names the registered repos the import skipped (one
-	// broken repo is a warning, never a failed cycle).
-	RepoWarnings []string
-	// NextAttemptAt, when set, is when the next cycle is due before the
-	// tick: the earliest retry of a queued event, or the next probe of a
-	// host that failed.
-	NextAttemptAt time.Time
-}
+// Report summarises one cycle (the engine's report).
+type Report = syncer.Report
 
 // Options configure Run. Getenv, Home, Policy and Worker are required.
 type Options struct {
@@ -383,7 +368,7 @@ func (d *daemon) checkPolicy(ctx context.Context) bool {
 }
 
 // minWake is the shortest pause between two cycles.
-const minWake = 200 * time.Millisecond
+const minWake = syncer.MinWake
 
 // nextWake is the pause before the next cycle: the tick, or less when an
 // event's retry (or a probe of a failing host) is due sooner — a failed
@@ -409,7 +394,7 @@ func (d *daemon) cycle(ctx context.Context) Report {
 		d.state.LastError = err.Error()
 		d.state.LastErrorAt = now
 		d.state.LastErrorState, d.state.LastErrorStatus = hosted.Failure(err)
-		if errors.Is(err, ErrNotSignedIn) {
+		if errors.Is(err, syncer.ErrNotSignedIn) {
 			d.state.LastErrorState = "missing_auth"
 		}
 		d.log.Warn("sync cycle failed", "error", err.Error(), "consecutive_failures", d.state.ConsecutiveFailures)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,6 +101,46 @@ func (s *Server) EventIDs() []string {
 		out[i] = e.id
 	}
 	return out
+}
+
+// HasEvent reports whether an event with id was accepted.
+func (s *Server) HasEvent(id string) bool {
+	s.events.mu.Lock()
+	defer s.events.mu.Unlock()
+	for _, e := range s.events.list {
+		if e.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// DiffEventIDs compares the accepted event ids with want: "" when the host
+// holds exactly want, else how many are missing and unexpected, with a few
+// of each — the no-loss check of every delivery test.
+func (s *Server) DiffEventIDs(want map[string]bool) string {
+	got := map[string]bool{}
+	for _, id := range s.EventIDs() {
+		got[id] = true
+	}
+	var missing, extra []string
+	for id := range want {
+		if !got[id] {
+			missing = append(missing, id)
+		}
+	}
+	for id := range got {
+		if !want[id] {
+			extra = append(extra, id)
+		}
+	}
+	if len(missing)+len(extra) == 0 {
+		return ""
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	head := func(s []string) []string { return s[:min(len(s), 3)] }
+	return fmt.Sprintf("%d missing (e.g. %v), %d unexpected (e.g. %v)", len(missing), head(missing), len(extra), head(extra))
 }
 
 // EventCount is the number of accepted events.

@@ -1,6 +1,6 @@
 //go:build linux
 
-package daemon
+package syncer
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func BenchmarkDeliveryUnderFaults(b *testing.B) {
 					break
 				}
 				if !rep.NextAttemptAt.IsZero() {
-					time.Sleep(max(time.Until(rep.NextAttemptAt), minWake))
+					time.Sleep(max(time.Until(rep.NextAttemptAt), MinWake))
 				}
 			}
 			d := time.Since(start)

@@ -1,4 +1,4 @@
-package daemon
+package syncer
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -152,41 +151,6 @@ func (r *rig) drain(t *testing.T, max int) Report {
 	return total
 }
 
-func hostIDs(srv *hostedtest.Server) map[string]bool {
-	m := map[string]bool{}
-	for _, id := range srv.EventIDs() {
-		m[id] = true
-	}
-	return m
-}
-
-func diffSets(want, got map[string]bool) string {
-	var missing, extra []string
-	for id := range want {
-		if !got[id] {
-			missing = append(missing, id)
-		}
-	}
-	for id := range got {
-		if !want[id] {
-			extra = append(extra, id)
-		}
-	}
-	if len(missing)+len(extra) == 0 {
-		return ""
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	return fmt.Sprintf("%d missing (e.g. %v), %d unexpected (e.g. %v)", len(missing), head(missing), len(extra), head(extra))
-}
-
-func head(s []string) []string {
-	if len(s) > 3 {
-		return s[:3]
-	}
-	return s
-}
-
 // TestDeliversEveryCorpusEventOnce imports the 412 missions of the generated
 // corpus and delivers every line with an event_id exactly once as a distinct
 // id: as many as the generator wrote, malformed lines and the unterminated
@@ -213,7 +177,7 @@ func deliverAll(t *testing.T, r *rig) map[string]bool {
 	t.Helper()
 	want := syncedIDs(t, r.repo)
 	rep := r.drain(t, 5)
-	if diff := diffSets(want, hostIDs(r.srv)); diff != "" {
+	if diff := r.srv.DiffEventIDs(want); diff != "" {
 		t.Fatalf("host events differ from the files: %s", diff)
 	}
 	if rep.Delivered != len(want) || r.srv.EventCount() != len(want) {
@@ -273,7 +237,7 @@ func TestNoLossUnderFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.drain(t, 60)
-			if diff := diffSets(want, hostIDs(r.srv)); diff != "" {
+			if diff := r.srv.DiffEventIDs(want); diff != "" {
 				t.Fatalf("after faults: %s", diff)
 			}
 		})
@@ -296,7 +260,7 @@ func TestPoisonedEventIsDeadLettered(t *testing.T) {
 		t.Errorf("dead-lettered %d (stats %d), want 1", rep.DeadLettered, rep.DeadLetters)
 	}
 	delete(want, poison)
-	if diff := diffSets(want, hostIDs(r.srv)); diff != "" {
+	if diff := r.srv.DiffEventIDs(want); diff != "" {
 		t.Fatalf("%s", diff)
 	}
 	dead, err := r.q.DeadLetters(context.Background(), 10)
@@ -337,7 +301,7 @@ func TestImportResumesAppendsAndRewrites(t *testing.T) {
 	if err != nil || !ok || c.Malformed != 1 {
 		t.Errorf("cursor = %+v ok=%v err=%v, want 1 malformed line counted", c, ok, err)
 	}
-	if !hostIDs(r.srv)["01KTESTREWRITE000000000001"] {
+	if !r.srv.HasEvent("01KTESTREWRITE000000000001") {
 		t.Error("rewritten file's event not delivered")
 	}
 }
@@ -359,7 +323,7 @@ func TestAbandonedBatchReturnsToQueue(t *testing.T) {
 	}
 	r.srv.SetFaults(hostedtest.Faults{})
 	r.drain(t, 3)
-	if diff := diffSets(want, hostIDs(r.srv)); diff != "" {
+	if diff := r.srv.DiffEventIDs(want); diff != "" {
 		t.Fatal(diff)
 	}
 }
@@ -408,7 +372,7 @@ func TestOversizedEventIsDeadLettered(t *testing.T) {
 	if rep.DeadLetters != 1 {
 		t.Errorf("dead letters = %d, want the oversized event", rep.DeadLetters)
 	}
-	if diff := diffSets(want, hostIDs(r.srv)); diff != "" {
+	if diff := r.srv.DiffEventIDs(want); diff != "" {
 		t.Fatal(diff)
 	}
 	c, _, err := r.q.Cursor(context.Background(), r.repo, files[0])
@@ -464,7 +428,7 @@ func TestSmallQueueImportsInSteps(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Cycle: %v", err)
 	}
-	if diff := diffSets(want, hostIDs(r.srv)); diff != "" {
+	if diff := r.srv.DiffEventIDs(want); diff != "" {
 		t.Fatalf("after one cycle with a 7-event queue: %s (%+v)", diff, rep)
 	}
 	if st, _ := small.Stats(context.Background()); st.Depth != 0 {

@@ -1,4 +1,4 @@
-package daemon
+package syncer
 
 import (
 	"bytes"
@@ -143,7 +143,7 @@ func TestNoLossUnderEveryFaultSwitch(t *testing.T) {
 			}
 			r.clock.Advance(10 * time.Minute)
 			total := r.drain(t, 40)
-			if diff := diffSets(want, hostIDs(r.srv)); diff != "" {
+			if diff := r.srv.DiffEventIDs(want); diff != "" {
 				t.Fatalf("after faults: %s", diff)
 			}
 			if n := r.srv.EventCount(); n != len(want) {

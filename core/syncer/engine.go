@@ -1,4 +1,4 @@
-package daemon
+package syncer
 
 import (
 	"context"
@@ -31,6 +31,10 @@ const (
 	LeaseFor    = 2 * time.Minute
 	importChunk = 1000 // lines per import transaction
 )
+
+// MinWake is the shortest pause a loop driving Cycle takes before a
+// cycle that Report.NextAttemptAt asks for, so a retry storm cannot spin.
+const MinWake = 200 * time.Millisecond
 
 // importUploadPoll is how often the upload looks for newly imported events
 // while an import runs.
@@ -76,6 +80,26 @@ type Engine struct {
 	hostDown bool
 	// holdUntil: the host asked to wait (Retry-After) until then.
 	holdUntil time.Time
+}
+
+// Report summarises one cycle.
+type Report struct {
+	Imported     int
+	Delivered    int
+	Duplicates   int
+	Retried      int
+	DeadLettered int
+	QueueDepth   int
+	DeadLetters  int
+	// AuthMissing: the host refused the session and a refresh did not help.
+	AuthMissing bool
+	// RepoWarnings names the registered repos the import skipped (one
+	// broken repo is a warning, never a failed cycle).
+	RepoWarnings []string
+	// NextAttemptAt, when set, is when the next cycle is due before the
+	// tick: the earliest retry of a queued event, or the next probe of a
+	// host that failed.
+	NextAttemptAt time.Time
 }
 
 // Phase names a step of a cycle for Engine.Step.
