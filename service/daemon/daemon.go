@@ -114,7 +114,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("read policy: %w", err)
 	}
-	if pol == policy.Manual && !o.Once {
+	if !pol.Background() && !o.Once {
 		log.Info("background sync is in manual mode; not starting", "policy", string(pol))
 		return nil
 	}
@@ -359,7 +359,7 @@ func (d *daemon) checkPolicy(ctx context.Context) bool {
 	d.mu.Lock()
 	d.state.Policy = string(pol)
 	d.mu.Unlock()
-	if pol == policy.Manual {
+	if !pol.Background() {
 		d.log.Info("policy switched to manual; exiting")
 		d.requestStop("policy_manual")
 		return true
