@@ -18,6 +18,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/probe"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 	"github.com/spec-kitty/spec-kitty-sync/core/term"
 )
 
@@ -95,7 +96,7 @@ Nothing is stored unless sign-in completes. Interrupt with Ctrl-C.`,
 					VerificationURIComplete: p.VerificationURIComplete, UserCode: p.UserCode, ExpiresIn: p.ExpiresIn})
 			}
 		}
-		var s *auth.Session
+		var s *session.Session
 		switch {
 		case *withToken:
 			if env.StdinTTY {
@@ -225,7 +226,7 @@ type authStatusJSON struct {
 // otherHostSession returns the stored session's host and the configured
 // host when a missing_auth result comes from a session issued by another
 // host; "", "" otherwise.
-func otherHostSession(ctx context.Context, env *Env, store *auth.Store, res readiness.Result) (stored, configured string) {
+func otherHostSession(ctx context.Context, env *Env, store *session.Store, res readiness.Result) (stored, configured string) {
 	if res.State != readiness.MissingAuth || store == nil {
 		return "", ""
 	}
@@ -280,7 +281,7 @@ another host, both hosts are named (stored_host, configured_host in JSON).`,
 		}
 		res := readiness.Evaluate(ctx, readiness.Options{RequireAuth: true}, hostedProbes(env, store))
 		if !res.OK() {
-			if _, lerr := store.Load(ctx); lerr != nil && !errors.Is(lerr, auth.ErrNoSession) {
+			if _, lerr := store.Load(ctx); lerr != nil && !errors.Is(lerr, session.ErrNoSession) {
 				fmt.Fprintf(env.Stderr, "spec-kitty: warning: %s\n", term.Lines(lerr.Error()))
 			}
 			stored, configured := otherHostSession(ctx, env, store, res)
@@ -367,17 +368,17 @@ func configServerURL(env *Env) func() (string, error) {
 
 // sessionStore is the session storage of this process: the OS keychain when
 // it works, else <home>/auth.json with one warning on stderr.
-func sessionStore(env *Env) (*auth.Store, error) {
+func sessionStore(env *Env) (*session.Store, error) {
 	home, err := env.Home()
 	if err != nil {
 		return nil, failf("%s", err)
 	}
-	return auth.NewStore(home, auth.KeychainFor(env.Getenv), env.Stderr), nil
+	return session.NewStore(home, session.KeychainFor(env.Getenv), env.Stderr), nil
 }
 
 // hostedProbes are the real readiness probes for this process (Binding is
 // left nil for the caller to set).
-func hostedProbes(env *Env, store *auth.Store) readiness.Probes {
+func hostedProbes(env *Env, store *session.Store) readiness.Probes {
 	return probe.New(probe.Config{Getenv: env.Getenv, ServerURL: configServerURL(env), Store: store, Now: env.Now})
 }
 
@@ -393,7 +394,7 @@ func hostedHost(ctx context.Context, env *Env, opts readiness.Options, binding f
 		}
 		return hosted.Host{}, err // a config.toml error, already worded
 	}
-	var store *auth.Store
+	var store *session.Store
 	if opts.RequireAuth {
 		if store, err = sessionStore(env); err != nil {
 			return hosted.Host{}, err
@@ -451,7 +452,7 @@ func hostedError(err error) error {
 	return failf("%s", err)
 }
 
-func who(s *auth.Session) string {
+func who(s *session.Session) string {
 	switch {
 	case s.Name != "" && s.Email != "":
 		return fmt.Sprintf("%s <%s>", s.Name, s.Email)

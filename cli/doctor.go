@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/spec-kitty/spec-kitty-sync/core/auth"
 	"github.com/spec-kitty/spec-kitty-sync/core/binding"
 	"github.com/spec-kitty/spec-kitty-sync/core/config"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
@@ -17,6 +16,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 	"github.com/spec-kitty/spec-kitty-sync/core/term"
 	"github.com/spec-kitty/spec-kitty-sync/core/version"
 )
@@ -189,7 +189,7 @@ func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
 		sess, err := store.Load(ctx)
 		now := env.Now()
 		switch {
-		case errors.Is(err, auth.ErrNoSession):
+		case errors.Is(err, session.ErrNoSession):
 			msg, next := readiness.Wording(readiness.MissingAuth)
 			add("auth", checkFail, msg, next)
 		case err != nil:

@@ -28,6 +28,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
 // trackerLeafArgs are arguments for every runnable tracker command that pass
@@ -404,7 +405,7 @@ func newTrackerHarness(t *testing.T, opts hostedtest.Options, path string, confi
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &auth.Login{Client: hosted.New(host, nil), Store: auth.NewStore(paths.Home{Dir: h.vars["SPEC_KITTY_HOME"]}, nil, io.Discard)}
+	l := &auth.Login{Client: hosted.New(host, nil), Store: session.NewStore(paths.Home{Dir: h.vars["SPEC_KITTY_HOME"]}, nil, io.Discard)}
 	if _, err := l.WithToken(context.Background(), bytes.NewReader(tok)); err != nil {
 		t.Fatal(err)
 	}

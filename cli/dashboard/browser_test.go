@@ -35,6 +35,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/probe"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 	"github.com/spec-kitty/spec-kitty-sync/service/launch"
 )
 
@@ -119,7 +120,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := auth.NewStore(home, nil, io.Discard) // file backend, as the daemon without a session bus
+	store := session.NewStore(home, nil, io.Discard) // file backend, as the daemon without a session bus
 	if _, err := (&auth.Login{Client: hosted.New(hh, nil), Store: store, Out: io.Discard}).WithToken(ctx, bytes.NewReader(tok)); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/spec-kitty/spec-kitty-sync/cli/internal/stealthtest"
-	"github.com/spec-kitty/spec-kitty-sync/core/auth"
 	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
@@ -32,6 +31,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 	"github.com/spec-kitty/spec-kitty-sync/service/launch"
 )
 
@@ -736,11 +736,11 @@ func TestNoSecretInResponses(t *testing.T) {
 	r := newRig(t, gateOn, withRepo(smallRepo(t, "002-lightweight-pypi-release")), func(r *rig, c *Config) {
 		r.env[paths.SaaSURLEnv] = "http://127.0.0.1:9"
 	})
-	store := auth.NewStore(r.home, nil, nil)
+	store := session.NewStore(r.home, nil, nil)
 	if err := r.home.EnsureHome(); err != nil {
 		t.Fatal(err)
 	}
-	err := store.Save(context.Background(), &auth.Session{Host: "http://127.0.0.1:9", UserID: "u1", Email: "u@example.com",
+	err := store.Save(context.Background(), &session.Session{Host: "http://127.0.0.1:9", UserID: "u1", Email: "u@example.com",
 		AccessToken: hosted.NewSecret(access), RefreshToken: hosted.NewSecret(refresh), SessionID: "sess-1",
 		IssuedAt: at(8), AccessTokenExpiresAt: at(23)})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
 // clock is shared by hostedtest and the code under test, so poll intervals
@@ -65,7 +66,7 @@ type world struct {
 	clk   *clock
 	host  hosted.Host
 	home  paths.Home
-	store *Store
+	store *session.Store
 	warn  *bytes.Buffer
 	out   *bytes.Buffer
 	c     *hosted.Client
@@ -82,7 +83,7 @@ func newWorld(t *testing.T, opts hostedtest.Options) *world {
 	}
 	w := &world{srv: srv, clk: clk, host: h, home: paths.Home{Dir: t.TempDir() + "/home"},
 		warn: &bytes.Buffer{}, out: &bytes.Buffer{}}
-	w.store = NewStore(w.home, nil, w.warn)
+	w.store = session.NewStore(w.home, nil, w.warn)
 	w.c = hosted.New(h, nil)
 	w.c.Now, w.c.Sleep, w.c.Timeout = clk.Now, clk.Sleep, 5*time.Second
 	t.Cleanup(w.c.CloseIdleConnections)
@@ -94,7 +95,7 @@ func (w *world) login() *Login {
 }
 
 // signIn stores a session obtained through the device flow.
-func (w *world) signIn(t *testing.T) *Session {
+func (w *world) signIn(t *testing.T) *session.Session {
 	t.Helper()
 	l := w.login()
 	l.Sleep = w.approvingSleep
@@ -131,9 +132,9 @@ func assertNoSecret(t *testing.T, text string, secrets ...hosted.Secret) {
 	}
 }
 
-func mustNoSession(t *testing.T, st *Store) {
+func mustNoSession(t *testing.T, st *session.Store) {
 	t.Helper()
-	if s, err := st.Load(context.Background()); err != ErrNoSession {
+	if s, err := st.Load(context.Background()); err != session.ErrNoSession {
 		t.Fatalf("storage holds %+v, %v; want nothing", s, err)
 	}
 }

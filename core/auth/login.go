@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
 // DefaultBrowserTimeout bounds how long the browser flow waits for the
@@ -26,7 +27,7 @@ const DefaultBrowserTimeout = 5 * time.Minute
 // obtained and /api/v1/me answered: a failed login leaves storage untouched.
 type Login struct {
 	Client *hosted.Client // for the resolved host; its Tokens are ignored
-	Store  *Store
+	Store  *session.Store
 	// Out receives the prompts (user code, URLs, progress); use stderr.
 	Out io.Writer
 	// OpenBrowser opens url in the user's browser. Nil or an error makes
@@ -80,7 +81,7 @@ type DevicePrompt struct {
 // Device runs the OAuth device flow: it shows the code and the verification
 // URL, polls at the host's interval (5 s more after each slow_down) and stops
 // on approval, access_denied, expired_token, the code's expiry or ctx.
-func (l *Login) Device(ctx context.Context) (*Session, error) {
+func (l *Login) Device(ctx context.Context) (*session.Session, error) {
 	dc, err := l.Client.RequestDeviceCode(ctx)
 	if err != nil {
 		return nil, err
@@ -120,7 +121,7 @@ func (l *Login) Device(ctx context.Context) (*Session, error) {
 		if err != nil {
 			return nil, err
 		}
-		return l.complete(ctx, tok, MethodDevice)
+		return l.complete(ctx, tok, session.MethodDevice)
 	}
 }
 
@@ -128,7 +129,7 @@ func (l *Login) Device(ctx context.Context) (*Session, error) {
 // S256 challenge and a random state. Callbacks with a wrong state are
 // answered with a short page and ignored. When the browser cannot be opened
 // it falls back to the device flow.
-func (l *Login) Browser(ctx context.Context) (*Session, error) {
+func (l *Login) Browser(ctx context.Context) (*session.Session, error) {
 	if l.OpenBrowser == nil {
 		fmt.Fprintf(l.out(), "No browser available; using device code sign-in.\n")
 		return l.Device(ctx)
@@ -183,7 +184,7 @@ func (l *Login) Browser(ctx context.Context) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return l.complete(ctx, tok, MethodBrowser)
+	return l.complete(ctx, tok, session.MethodBrowser)
 }
 
 func (l *Login) random(n int) (string, error) {
@@ -242,7 +243,7 @@ func page(w http.ResponseWriter, status int, text string) {
 }
 
 // WithToken signs in with a token JSON read from r (see ParseTokenInput).
-func (l *Login) WithToken(ctx context.Context, r io.Reader) (*Session, error) {
+func (l *Login) WithToken(ctx context.Context, r io.Reader) (*session.Session, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxTokenInput+1))
 	if err != nil {
 		return nil, fmt.Errorf("read token from stdin: %w", err)
@@ -251,22 +252,22 @@ func (l *Login) WithToken(ctx context.Context, r io.Reader) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read token from stdin: %w", err)
 	}
-	return l.completeAt(ctx, in.Token, in.AccessTokenExpiresAt, MethodToken)
+	return l.completeAt(ctx, in.Token, in.AccessTokenExpiresAt, session.MethodToken)
 }
 
-func (l *Login) complete(ctx context.Context, tok hosted.Token, method Method) (*Session, error) {
+func (l *Login) complete(ctx context.Context, tok hosted.Token, method session.Method) (*session.Session, error) {
 	return l.completeAt(ctx, tok, l.now().Add(tok.ExpiresIn), method)
 }
 
 // completeAt fetches the user and stores the session: the only write of a
 // login, after everything else succeeded.
-func (l *Login) completeAt(ctx context.Context, tok hosted.Token, accessExp time.Time, method Method) (*Session, error) {
+func (l *Login) completeAt(ctx context.Context, tok hosted.Token, accessExp time.Time, method session.Method) (*session.Session, error) {
 	c := l.Client.WithTokens(hosted.StaticToken(l.Client.Host, tok.AccessToken, ""))
 	me, err := c.Me(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{
+	s := &session.Session{
 		Host: l.Client.Host.URL, UserID: me.UserID, Email: me.Email, Name: me.Name, Teams: me.Teams,
 		DefaultTeamID: me.DefaultTeamID, AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken,
 		SessionID: tok.SessionID, IssuedAt: l.now().UTC(), AccessTokenExpiresAt: accessExp.UTC(),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
 func TestDeviceLogin(t *testing.T) {
@@ -25,7 +26,7 @@ func TestDeviceLogin(t *testing.T) {
 	}
 	u := hostedtest.DefaultUser
 	if s.Host != w.host.URL || s.UserID != u.ID || s.Email != u.Email || s.Name != u.Name ||
-		s.DefaultTeamID != u.DefaultTeamID || len(s.Teams) != 1 || s.AuthMethod != MethodDevice ||
+		s.DefaultTeamID != u.DefaultTeamID || len(s.Teams) != 1 || s.AuthMethod != session.MethodDevice ||
 		s.SessionID == "" || !s.AccessTokenExpiresAt.Equal(w.clk.Now().Add(time.Hour)) || s.RefreshTokenExpiresAt.IsZero() {
 		t.Fatalf("session = %+v", s)
 	}
@@ -192,7 +193,7 @@ func TestWithToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.AuthMethod != MethodToken || s.AccessToken != tok.AccessToken || s.UserID != hostedtest.DefaultUser.ID ||
+	if s.AuthMethod != session.MethodToken || s.AccessToken != tok.AccessToken || s.UserID != hostedtest.DefaultUser.ID ||
 		!s.AccessTokenExpiresAt.Equal(w.clk.Now().Add(time.Hour)) || s.SessionID != tok.SessionID {
 		t.Fatalf("session = %+v", s)
 	}
@@ -328,7 +329,7 @@ func TestBrowserLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.AuthMethod != MethodBrowser || s.UserID != hostedtest.DefaultUser.ID {
+	if s.AuthMethod != session.MethodBrowser || s.UserID != hostedtest.DefaultUser.ID {
 		t.Fatalf("session = %+v", s)
 	}
 	if got := <-strayStatus; got != http.StatusBadRequest {
@@ -376,7 +377,7 @@ func TestBrowserFallsBackToDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.AuthMethod != MethodDevice {
+	if s.AuthMethod != session.MethodDevice {
 		t.Errorf("method = %q", s.AuthMethod)
 	}
 	out := w.out.String()

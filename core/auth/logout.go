@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
 // LogoutResult says what Logout did.
@@ -19,11 +21,11 @@ type LogoutResult struct {
 // The token is sent only to the host that issued it; an unreachable host
 // leaves a warning, not an error. The error is only for a failed local
 // removal.
-func Logout(ctx context.Context, store *Store, m *Manager) (LogoutResult, error) {
+func Logout(ctx context.Context, store *session.Store, m *Manager) (LogoutResult, error) {
 	var res LogoutResult
 	s, err := store.Load(ctx)
 	switch {
-	case errors.Is(err, ErrNoSession):
+	case errors.Is(err, session.ErrNoSession):
 		return res, nil
 	case err != nil:
 		res.HadSession = true
@@ -38,7 +40,7 @@ func Logout(ctx context.Context, store *Store, m *Manager) (LogoutResult, error)
 	return res, nil
 }
 
-func revoke(ctx context.Context, s *Session, m *Manager) (warning string, revoked bool) {
+func revoke(ctx context.Context, s *session.Session, m *Manager) (warning string, revoked bool) {
 	if m == nil {
 		return fmt.Sprintf("no SaaS host is configured, so the session of %s was not revoked there", s.Host), false
 	}

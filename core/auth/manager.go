@@ -10,6 +10,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
 // ErrSessionExpired means the stored session can no longer be refreshed
@@ -34,7 +35,7 @@ const lockWait = 60 * time.Second
 // (a new login, or a refresh) is picked up at once, and refreshes under a
 // cross-process file lock so two processes never spend one refresh token.
 type Manager struct {
-	Store  *Store
+	Store  *session.Store
 	Host   hosted.Host
 	Client *hosted.Client // used for the token endpoint only
 	Now    func() time.Time
@@ -44,7 +45,7 @@ type Manager struct {
 
 // NewClient returns a client for host whose tokens come from the session in
 // store, and the Manager behind it.
-func NewClient(host hosted.Host, store *Store) (*hosted.Client, *Manager) {
+func NewClient(host hosted.Host, store *session.Store) (*hosted.Client, *Manager) {
 	c := hosted.New(host, nil)
 	m := &Manager{Store: store, Host: host, Client: c}
 	c.Tokens = m
@@ -58,9 +59,9 @@ func (m *Manager) now() time.Time {
 	return time.Now()
 }
 
-// Session returns the stored session if it was issued by m.Host: else
-// ErrNoSession or a *HostMismatchError.
-func (m *Manager) Session(ctx context.Context) (*Session, error) {
+// session.Session returns the stored session if it was issued by m.Host: else
+// session.ErrNoSession or a *HostMismatchError.
+func (m *Manager) Session(ctx context.Context) (*session.Session, error) {
 	s, err := m.Store.Load(ctx)
 	if err != nil {
 		return nil, err
@@ -72,7 +73,7 @@ func (m *Manager) Session(ctx context.Context) (*Session, error) {
 }
 
 // Token implements hosted.TokenSource: the stored credentials, refreshed
-// first when the access token expires within RefreshMargin.
+// first when the access token expires within session.RefreshMargin.
 func (m *Manager) Token(ctx context.Context) (hosted.Credentials, error) {
 	s, err := m.Session(ctx)
 	if err != nil {
@@ -81,7 +82,7 @@ func (m *Manager) Token(ctx context.Context) (hosted.Credentials, error) {
 	if !s.NeedsRefresh(m.now()) {
 		return credentials(s), nil
 	}
-	s, err = m.refresh(ctx, func(cur *Session) bool { return cur.NeedsRefresh(m.now()) })
+	s, err = m.refresh(ctx, func(cur *session.Session) bool { return cur.NeedsRefresh(m.now()) })
 	if err != nil {
 		return hosted.Credentials{}, err
 	}
@@ -92,7 +93,7 @@ func (m *Manager) Token(ctx context.Context) (hosted.Credentials, error) {
 // rejected. If storage already holds a different access token (another
 // process refreshed), that one is returned without spending anything.
 func (m *Manager) Refresh(ctx context.Context, rejected hosted.Secret) (hosted.Credentials, error) {
-	s, err := m.refresh(ctx, func(cur *Session) bool { return cur.AccessToken == rejected })
+	s, err := m.refresh(ctx, func(cur *session.Session) bool { return cur.AccessToken == rejected })
 	if err != nil {
 		return hosted.Credentials{}, err
 	}
@@ -101,7 +102,7 @@ func (m *Manager) Refresh(ctx context.Context, rejected hosted.Secret) (hosted.C
 
 // refresh takes the lock, re-reads storage, and spends the refresh token only
 // if need(current session) still holds.
-func (m *Manager) refresh(ctx context.Context, need func(*Session) bool) (*Session, error) {
+func (m *Manager) refresh(ctx context.Context, need func(*session.Session) bool) (*session.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	home := m.Store.Home()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
 func TestManagerToken(t *testing.T) {
@@ -77,7 +78,7 @@ func TestManagerErrors(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, hostedtest.Options{})
 	_, m := w.manager()
-	if _, err := m.Token(ctx); !errors.Is(err, ErrNoSession) {
+	if _, err := m.Token(ctx); !errors.Is(err, session.ErrNoSession) {
 		t.Fatalf("no session: %v", err)
 	}
 	s := w.signIn(t)

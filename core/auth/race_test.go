@@ -13,6 +13,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
 // The race helper: when the test binary runs with raceHelperEnv set, it acts
@@ -36,7 +37,7 @@ func raceHelper(dir string) int {
 	if err != nil {
 		return fail("host: %v", err)
 	}
-	store := NewStore(paths.Home{Dir: filepath.Join(dir, "home")}, nil, nil)
+	store := session.NewStore(paths.Home{Dir: filepath.Join(dir, "home")}, nil, nil)
 	c, _ := NewClient(h, store)
 	if err := os.WriteFile(filepath.Join(dir, "ready-"+os.Getenv("AUTH_RACE_ID")), nil, 0o600); err != nil {
 		return fail("ready: %v", err)
@@ -72,7 +73,7 @@ func TestRefreshRaceTwoProcesses(t *testing.T) {
 			h, _ := hosted.ParseHost(srv.URL())
 			dir := t.TempDir()
 			home := paths.Home{Dir: filepath.Join(dir, "home")}
-			store := NewStore(home, nil, nil)
+			store := session.NewStore(home, nil, nil)
 			c := hosted.New(h, nil)
 			l := &Login{Client: c, Store: store, Sleep: func(ctx context.Context, d time.Duration) error {
 				for _, code := range srv.PendingUserCodes() {
@@ -132,7 +133,7 @@ func TestRefreshRaceTwoProcesses(t *testing.T) {
 				t.Error("the stored refresh token was not rotated")
 			}
 			// The stored session still works for a third process.
-			c3, _ := NewClient(h, NewStore(home, nil, nil))
+			c3, _ := NewClient(h, session.NewStore(home, nil, nil))
 			if _, err := c3.Me(ctx); err != nil {
 				t.Fatal(err)
 			}

@@ -1,54 +1,18 @@
+// Package auth owns getting and keeping a session with the hosted SaaS
+// (CONTRACTS.md §8.2): the sign-in flows (device code, browser callback on
+// loopback, a pasted token), sign-out with revocation, and the Manager that
+// hands the hosted client a fresh access token — refreshing under a
+// cross-process lock so two processes never spend one refresh token twice.
+// The session as stored (model, keychain and 0600 file) is core/session's,
+// which links no HTTP client so the tray can read it.
 package auth
 
 import (
-	"io"
-
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
-	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
-// The session model and its storage live in core/session, which links no
-// HTTP client (the tray reads sessions through it). These names keep this
-// package the one place the CLI and the daemon take them from.
-type (
-	Session  = session.Session
-	Method   = session.Method
-	Store    = session.Store
-	Keychain = session.Keychain
-	Backend  = session.Backend
-)
-
-// Methods, backends, keychain item and errors: see core/session.
-const (
-	MethodDevice    = session.MethodDevice
-	MethodBrowser   = session.MethodBrowser
-	MethodToken     = session.MethodToken
-	BackendKeychain = session.BackendKeychain
-	BackendFile     = session.BackendFile
-	RefreshMargin   = session.RefreshMargin
-	KeychainService = session.KeychainService
-	KeychainAccount = session.KeychainAccount
-	KeychainTimeout = session.KeychainTimeout
-)
-
-var (
-	ErrNoSession        = session.ErrNoSession
-	ErrKeychainNotFound = session.ErrKeychainNotFound
-)
-
-// NewStore is session.NewStore.
-func NewStore(home paths.Home, kc Keychain, warn io.Writer) *Store {
-	return session.NewStore(home, kc, warn)
-}
-
-// KeychainFor is session.KeychainFor.
-func KeychainFor(getenv func(string) string) Keychain { return session.KeychainFor(getenv) }
-
-// OSKeychain is session.OSKeychain.
-func OSKeychain() Keychain { return session.OSKeychain() }
-
 // credentials are what the hosted client sends for s.
-func credentials(s *Session) hosted.Credentials {
+func credentials(s *session.Session) hosted.Credentials {
 	return hosted.Credentials{Host: s.Host, AccessToken: s.AccessToken, Team: s.DefaultTeamID}
 }

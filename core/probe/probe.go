@@ -15,11 +15,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spec-kitty/spec-kitty-sync/core/auth"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/probe/local"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
 // Config is what the probes read.
@@ -29,7 +29,7 @@ type Config struct {
 	// It is called only when a check needs the host.
 	ServerURL func() (string, error)
 	// Store is the session storage; nil means no session can exist.
-	Store *auth.Store
+	Store *session.Store
 	Now   func() time.Time
 }
 
@@ -78,6 +78,6 @@ func ResolveHost(getenv func(string) string, serverURL func() (string, error)) (
 // HasSession reports whether store holds a readable session whose refresh
 // token is not known to be expired and, when host is not "", that was issued
 // by host (see core/probe/local).
-func HasSession(ctx context.Context, store *auth.Store, host string, now time.Time) bool {
+func HasSession(ctx context.Context, store *session.Store, host string, now time.Time) bool {
 	return local.HasSession(ctx, store, host, now)
 }

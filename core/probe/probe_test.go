@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spec-kitty/spec-kitty-sync/core/auth"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
 // silentHost is a loopback listener that accepts connections and never
@@ -68,11 +68,11 @@ func (k panicKeychain) Get(string, string) (string, error) {
 func (k panicKeychain) Set(string, string, string) error { k.t.Error("keychain touched"); return nil }
 func (k panicKeychain) Delete(string, string) error      { k.t.Error("keychain touched"); return nil }
 
-func session(host string, refreshExp time.Time) *auth.Session {
+func storedSession(host string, refreshExp time.Time) *session.Session {
 	now := time.Now()
-	return &auth.Session{Host: host, UserID: "u_1", Email: "dev@example.test",
+	return &session.Session{Host: host, UserID: "u_1", Email: "dev@example.test",
 		AccessToken: hosted.NewSecret("at"), RefreshToken: hosted.NewSecret("rt"),
-		IssuedAt: now, AccessTokenExpiresAt: now.Add(time.Hour), RefreshTokenExpiresAt: refreshExp, AuthMethod: auth.MethodToken}
+		IssuedAt: now, AccessTokenExpiresAt: now.Add(time.Hour), RefreshTokenExpiresAt: refreshExp, AuthMethod: session.MethodToken}
 }
 
 // TestRealProbes reaches every state the auth, host and reachability probes
@@ -89,32 +89,32 @@ func TestRealProbes(t *testing.T) {
 		env       string // SPEC_KITTY_SAAS_URL
 		config    string // [sync].server_url
 		configErr error
-		stored    *auth.Session
+		stored    *session.Session
 		opts      readiness.Options
 		deadline  time.Duration
 		want      readiness.State
 		detail    string
 	}{
-		{name: "gate off", gate: "0", env: live, stored: session(live, future), opts: full, want: readiness.RolloutDisabled},
+		{name: "gate off", gate: "0", env: live, stored: storedSession(live, future), opts: full, want: readiness.RolloutDisabled},
 		{name: "no session", gate: "1", env: live, opts: full, want: readiness.MissingAuth},
-		{name: "session of another host", gate: "1", env: live, stored: session("https://other.example.com", future), opts: full, want: readiness.MissingAuth},
-		{name: "refresh token expired", gate: "1", env: live, stored: session(live, past), opts: full, want: readiness.MissingAuth},
-		{name: "no host, session present", gate: "1", stored: session(live, future), opts: full, want: readiness.MissingHostConfig},
+		{name: "session of another host", gate: "1", env: live, stored: storedSession("https://other.example.com", future), opts: full, want: readiness.MissingAuth},
+		{name: "refresh token expired", gate: "1", env: live, stored: storedSession(live, past), opts: full, want: readiness.MissingAuth},
+		{name: "no host, session present", gate: "1", stored: storedSession(live, future), opts: full, want: readiness.MissingHostConfig},
 		{name: "no host, no session", gate: "1", opts: full, want: readiness.MissingAuth},
-		{name: "invalid host", gate: "1", env: "http://sync.example.com", stored: session(live, future), opts: full,
+		{name: "invalid host", gate: "1", env: "http://sync.example.com", stored: storedSession(live, future), opts: full,
 			want: readiness.MissingHostConfig, detail: `http://sync.example.com: https is required`},
-		{name: "config unreadable", gate: "1", configErr: errors.New("config.toml:3:1: bad"), stored: session(live, future),
+		{name: "config unreadable", gate: "1", configErr: errors.New("config.toml:3:1: bad"), stored: storedSession(live, future),
 			opts: full, want: readiness.MissingHostConfig, detail: "config.toml:3:1: bad"},
-		{name: "host from config", gate: "1", config: live + "/", stored: session(live, future), opts: full, want: readiness.Ready},
-		{name: "env wins over config", gate: "1", env: closed, config: live, stored: session(closed, future), opts: full,
+		{name: "host from config", gate: "1", config: live + "/", stored: storedSession(live, future), opts: full, want: readiness.Ready},
+		{name: "env wins over config", gate: "1", env: closed, config: live, stored: storedSession(closed, future), opts: full,
 			want: readiness.HostUnreachable, detail: "connection refused"},
-		{name: "closed port", gate: "1", env: closed, stored: session(closed, future), opts: full,
+		{name: "closed port", gate: "1", env: closed, stored: storedSession(closed, future), opts: full,
 			want: readiness.HostUnreachable, detail: "connection refused"},
-		{name: "never answers", gate: "1", env: silent, stored: session(silent, future), opts: full, deadline: 300 * time.Millisecond,
+		{name: "never answers", gate: "1", env: silent, stored: storedSession(silent, future), opts: full, deadline: 300 * time.Millisecond,
 			want: readiness.HostUnreachable, detail: "timeout"},
-		{name: "never answers, not probed", gate: "1", env: silent, stored: session(silent, future),
+		{name: "never answers, not probed", gate: "1", env: silent, stored: storedSession(silent, future),
 			opts: readiness.Options{RequireAuth: true, RequireHost: true}, want: readiness.Ready},
-		{name: "ready", gate: "1", env: live, stored: session(live, time.Time{}), opts: full, want: readiness.Ready},
+		{name: "ready", gate: "1", env: live, stored: storedSession(live, time.Time{}), opts: full, want: readiness.Ready},
 		{name: "auth login row: host only", gate: "1", env: live, opts: readiness.Options{RequireHost: true}, want: readiness.Ready},
 		{name: "auth login row: no host", gate: "1", opts: readiness.Options{RequireHost: true}, want: readiness.MissingHostConfig},
 	}
@@ -122,11 +122,11 @@ func TestRealProbes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			home := paths.Home{Dir: filepath.Join(t.TempDir(), "home")}
 			if tt.stored != nil {
-				if err := auth.NewStore(home, nil, nil).Save(context.Background(), tt.stored); err != nil {
+				if err := session.NewStore(home, nil, nil).Save(context.Background(), tt.stored); err != nil {
 					t.Fatal(err)
 				}
 			}
-			var kc auth.Keychain
+			var kc session.Keychain
 			if tt.gate == "0" {
 				kc = panicKeychain{t}
 			}
@@ -134,7 +134,7 @@ func TestRealProbes(t *testing.T) {
 			p := New(Config{
 				Getenv:    func(k string) string { return env[k] },
 				ServerURL: func() (string, error) { return tt.config, tt.configErr },
-				Store:     auth.NewStore(home, kc, nil),
+				Store:     session.NewStore(home, kc, nil),
 			})
 			ctx := context.Background()
 			if tt.deadline > 0 {
@@ -171,11 +171,11 @@ func BenchmarkReachHostedtest(b *testing.B) {
 
 func benchReach(b *testing.B, host string, want readiness.State) {
 	home := paths.Home{Dir: filepath.Join(b.TempDir(), "home")}
-	if err := auth.NewStore(home, nil, nil).Save(context.Background(), session(host, time.Time{})); err != nil {
+	if err := session.NewStore(home, nil, nil).Save(context.Background(), storedSession(host, time.Time{})); err != nil {
 		b.Fatal(err)
 	}
 	env := map[string]string{"SPEC_KITTY_ENABLE_SAAS_SYNC": "1", "SPEC_KITTY_SAAS_URL": host}
-	p := New(Config{Getenv: func(k string) string { return env[k] }, Store: auth.NewStore(home, nil, nil)})
+	p := New(Config{Getenv: func(k string) string { return env[k] }, Store: session.NewStore(home, nil, nil)})
 	opts := readiness.Options{RequireAuth: true, RequireHost: true, Probe: true}
 	var took []time.Duration
 	for b.Loop() {

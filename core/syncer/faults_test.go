@@ -12,6 +12,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
 // faultTimeout bounds one upload attempt, so a hung request costs a test
@@ -31,7 +32,7 @@ func (r *rig) refreshable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := auth.NewStore(paths.Home{Dir: filepath.Join(t.TempDir(), "authhome")}, nil, nil)
+	store := session.NewStore(paths.Home{Dir: filepath.Join(t.TempDir(), "authhome")}, nil, nil)
 	login := &auth.Login{Client: hosted.New(host, nil), Store: store}
 	if _, err := login.WithToken(context.Background(), bytes.NewReader(tok)); err != nil {
 		t.Fatal(err)
