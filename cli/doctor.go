@@ -141,9 +141,7 @@ var doctorChecks = []struct {
 	{true, checkSession},
 	{true, checkSessionFile},
 	{true, checkBinding},
-	{true, checkDaemon},
-	{true, checkQueue},
-	{true, checkReadiness},
+	{true, checkSyncStatus},
 }
 
 func runDoctor(ctx context.Context, env *Env, probeHost bool) doctorReport {
@@ -306,24 +304,13 @@ func checkBinding(_ context.Context, r *doctorRun) []doctorCheck {
 	return check("binding", checkInfo, "no tracker binding for this repo (tracker commands need one)", next)
 }
 
-// The checks below render the sync status (statusChecks).
-
-func checkDaemon(_ context.Context, r *doctorRun) []doctorCheck {
+// checkSyncStatus renders the sync status: the daemon, the registered
+// repositories, the queue and readiness (only readiness without a home).
+func checkSyncStatus(_ context.Context, r *doctorRun) []doctorCheck {
 	if r.homeErr != nil {
-		return nil
+		return readinessChecks(r.st, r.probe)
 	}
-	return daemonChecks(r.st, r.cfgErr == nil)
-}
-
-func checkQueue(_ context.Context, r *doctorRun) []doctorCheck {
-	if r.homeErr != nil {
-		return nil
-	}
-	return queueChecks(r.st)
-}
-
-func checkReadiness(_ context.Context, r *doctorRun) []doctorCheck {
-	return readinessChecks(r.st, r.probe)
+	return statusChecks(r.st, r.probe)
 }
 
 // statusChecks are doctor's lines for a sync status: the daemon, the
