@@ -275,6 +275,37 @@ func contains(s, sub string) error {
 	return nil
 }
 
+// listed checks that text has the line head and a line per item.
+func listed[T any](text, head string, items []T, line func(T) string) error {
+	if err := contains(text, head); err != nil {
+		return err
+	}
+	for _, it := range items {
+		if err := contains(text, line(it)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// jlist checks the JSON count at countKey and the list at key against
+// want, entry by entry.
+func jlist[T any](m map[string]any, countKey, key string, count int, want []T, same func(map[string]any, T) bool) error {
+	if err := jeq(m, countKey, count); err != nil {
+		return err
+	}
+	got, _ := jpath(m, key).([]any)
+	if len(got) != len(want) {
+		return fmt.Errorf("%d %s, want %d", len(got), key, len(want))
+	}
+	for i, w := range want {
+		if e, _ := got[i].(map[string]any); !same(e, w) {
+			return fmt.Errorf("%s[%d] = %v, want %+v", key, i, got[i], w)
+		}
+	}
+	return nil
+}
+
 func lacks(s, sub string) error {
 	if strings.Contains(s, sub) {
 		return fmt.Errorf("shows %q", sub)
@@ -317,6 +348,15 @@ func jeq(m map[string]any, path string, want any) error {
 		return fmt.Errorf("%s = %#v, want %#v", path, got, want)
 	}
 	return nil
+}
+
+// jeqs is jeq for each path and value of pairs.
+func jeqs(m map[string]any, pairs ...any) error {
+	var errs []error
+	for i := 0; i+1 < len(pairs); i += 2 {
+		errs = append(errs, jeq(m, pairs[i].(string), pairs[i+1]))
+	}
+	return errors.Join(errs...)
 }
 
 // field is the text of the panel's data-field k.
@@ -837,10 +877,7 @@ func statusFacts() []fact {
 					if r.st.Queue.Err != nil {
 						return na
 					}
-					if err := jeq(r.dash, "queue.depth", r.st.Queue.Depth); err != nil {
-						return err
-					}
-					if err := jeq(r.dash, "queue.present", r.st.Queue.Present); err != nil {
+					if err := jeqs(r.dash, "queue.depth", r.st.Queue.Depth, "queue.present", r.st.Queue.Present); err != nil {
 						return err
 					}
 					if !r.st.Queue.Present {
@@ -924,31 +961,13 @@ func statusFacts() []fact {
 			name: "dead letters", fields: []string{"Queue.DeadLetters", "Queue.Dead"},
 			shown: frontEndNotes{
 				feText: func(r *renders) error {
-					if err := contains(r.text, fmt.Sprintf("dead letters:  %d\n", r.st.Queue.DeadLetters)); err != nil {
-						return err
-					}
-					for _, d := range r.st.Queue.Dead {
-						if err := contains(r.text, fmt.Sprintf("  %s %s: %s\n", d.EventID, d.Type, d.Reason)); err != nil {
-							return err
-						}
-					}
-					return nil
+					return listed(r.text, fmt.Sprintf("dead letters:  %d\n", r.st.Queue.DeadLetters), r.st.Queue.Dead,
+						func(d status.DeadLetter) string { return fmt.Sprintf("  %s %s: %s\n", d.EventID, d.Type, d.Reason) })
 				},
 				feJSON: func(r *renders) error {
-					if err := jeq(r.json, "dead_letters", r.st.Queue.DeadLetters); err != nil {
-						return err
-					}
-					evs, _ := jpath(r.json, "dead_letter_events").([]any)
-					if len(evs) != len(r.st.Queue.Dead) {
-						return fmt.Errorf("%d dead_letter_events, want %d", len(evs), len(r.st.Queue.Dead))
-					}
-					for i, d := range r.st.Queue.Dead {
-						e := evs[i].(map[string]any)
-						if e["event_id"] != d.EventID || e["event_type"] != d.Type || e["reason"] != d.Reason {
-							return fmt.Errorf("dead_letter_events[%d] = %v, want %+v", i, e, d)
-						}
-					}
-					return nil
+					return jlist(r.json, "dead_letters", "dead_letter_events", r.st.Queue.DeadLetters, r.st.Queue.Dead, func(e map[string]any, d status.DeadLetter) bool {
+						return e["event_id"] == d.EventID && e["event_type"] == d.Type && e["reason"] == d.Reason
+					})
 				},
 				feDoctor: func(r *renders) error {
 					if r.st.Queue.DeadLetters == 0 || r.st.Queue.Err != nil {
@@ -961,10 +980,8 @@ func statusFacts() []fact {
 					if r.st.Queue.Err != nil {
 						return na
 					}
-					if err := jeq(r.dash, "queue.dead_letters", r.st.Queue.DeadLetters); err != nil {
-						return err
-					}
-					return display(r, "dead_letters", strconv.Itoa(r.st.Queue.DeadLetters))
+					return errors.Join(jeq(r.dash, "queue.dead_letters", r.st.Queue.DeadLetters),
+						display(r, "dead_letters", strconv.Itoa(r.st.Queue.DeadLetters)))
 				},
 				feTray: func(r *renders) error {
 					if trayUrgent(r.st) {
@@ -1006,31 +1023,15 @@ func statusFacts() []fact {
 			name: "malformed lines", fields: []string{"Queue.Malformed", "Queue.Files"},
 			shown: frontEndNotes{
 				feText: func(r *renders) error {
-					if err := contains(r.text, fmt.Sprintf("malformed:     %d lines skipped\n", r.st.Queue.Malformed)); err != nil {
-						return err
-					}
-					for _, f := range r.st.Queue.Files {
-						if err := contains(r.text, fmt.Sprintf("  %s: %d (%s)\n", f.Path, f.Malformed, f.LastError)); err != nil {
-							return err
-						}
-					}
-					return nil
+					return listed(r.text, fmt.Sprintf("malformed:     %d lines skipped\n", r.st.Queue.Malformed), r.st.Queue.Files,
+						func(f status.MalformedFile) string {
+							return fmt.Sprintf("  %s: %d (%s)\n", f.Path, f.Malformed, f.LastError)
+						})
 				},
 				feJSON: func(r *renders) error {
-					if err := jeq(r.json, "malformed_lines", r.st.Queue.Malformed); err != nil {
-						return err
-					}
-					files, _ := jpath(r.json, "files_with_malformed_lines").([]any)
-					if len(files) != len(r.st.Queue.Files) {
-						return fmt.Errorf("%d files_with_malformed_lines, want %d", len(files), len(r.st.Queue.Files))
-					}
-					for i, f := range r.st.Queue.Files {
-						e := files[i].(map[string]any)
-						if e["path"] != f.Path || e["malformed"] != float64(f.Malformed) || e["last_error"] != f.LastError {
-							return fmt.Errorf("files_with_malformed_lines[%d] = %v, want %+v", i, e, f)
-						}
-					}
-					return nil
+					return jlist(r.json, "malformed_lines", "files_with_malformed_lines", r.st.Queue.Malformed, r.st.Queue.Files, func(e map[string]any, f status.MalformedFile) bool {
+						return e["path"] == f.Path && e["malformed"] == float64(f.Malformed) && e["last_error"] == f.LastError
+					})
 				},
 				feDoctor: func(r *renders) error {
 					if !r.st.Queue.Present || r.st.Queue.Err != nil || r.st.Queue.Unmigrated {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/spec-kitty/spec-kitty-sync/core/atomicfile"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
@@ -89,7 +88,7 @@ func TestHomeSources(t *testing.T) {
 	}
 	st := localapi.State{PID: os.Getpid(), QueueDepth: 5, DeadLetters: 2, LastSyncAt: t0}
 	b, _ := json.Marshal(st)
-	if err := atomicfile.Write(home.DaemonState(), b, 0o600); err != nil {
+	if err := os.WriteFile(home.DaemonState(), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := localapi.WriteLastSync(home.LastSync(), localapi.LastSync{At: t0.Add(time.Minute), By: "sync run", Synced: 4}); err != nil {
