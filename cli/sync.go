@@ -393,8 +393,6 @@ Queued events stay queued.`,
 	return c
 }
 
-func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
-
 func newSyncRetryCmd(env *Env) *Command {
 	c := &Command{
 		UsageLine: "spec-kitty sync retry (--all | EVENT_ID...)",
