@@ -16,6 +16,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/probe"
+	"github.com/spec-kitty/spec-kitty-sync/core/probe/local"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 	"github.com/spec-kitty/spec-kitty-sync/core/session"
@@ -234,11 +235,11 @@ func otherHostSession(ctx context.Context, env *Env, store *session.Store, res r
 	if err != nil {
 		return "", ""
 	}
-	s, err := store.Load(ctx)
-	if err != nil || s.Host == "" || s.Host == h.URL {
+	var other *local.OtherHostError
+	if _, err := local.CheckSession(ctx, store, h.URL, env.Now()); !errors.As(err, &other) || other.Stored == "" {
 		return "", ""
 	}
-	return s.Host, h.URL
+	return other.Stored, other.Host
 }
 
 // otherHostNote says why a stored session does not count: it belongs to

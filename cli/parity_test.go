@@ -14,6 +14,7 @@ import (
 
 	"github.com/spec-kitty/spec-kitty-sync/core/binding"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
 )
 
 // TestReadCommandsOnPythonQueue (issue 16 item 1): `sync status` and
@@ -49,7 +50,7 @@ func TestReadCommandsOnPythonQueue(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("sync status: exit %d\n%s", code, errOut)
 	}
-	if !strings.Contains(out, "queued:        2\n") || !strings.Contains(out, unmigratedNote) {
+	if !strings.Contains(out, "queued:        2\n") || !strings.Contains(out, status.UnmigratedNote) {
 		t.Errorf("sync status output lacks the depth or the note:\n%s", out)
 	}
 	out, errOut, code = runStatus(t, dir, vars, "sync", "status", "--json")
@@ -61,7 +62,7 @@ func TestReadCommandsOnPythonQueue(t *testing.T) {
 		t.Errorf("sync status --json: exit %d, %+v\n%s%s", code, st, out, errOut)
 	}
 	out, errOut, code = runStatus(t, dir, vars, "doctor")
-	if strings.Contains(out+errOut, "schema_migrations") || !strings.Contains(out, "2 queued, "+unmigratedNote) {
+	if strings.Contains(out+errOut, "schema_migrations") || !strings.Contains(out, "2 queued, "+status.UnmigratedNote) {
 		t.Errorf("doctor (exit %d) does not report the Python queue:\n%s%s", code, out, errOut)
 	}
 	after, _ := os.ReadDir(home)

@@ -10,12 +10,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spec-kitty/spec-kitty-sync/core/binding"
+	"github.com/spec-kitty/spec-kitty-sync/core/config"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
+	"github.com/spec-kitty/spec-kitty-sync/core/status/fromqueue"
 	"github.com/spec-kitty/spec-kitty-sync/core/syncer"
 	"github.com/spec-kitty/spec-kitty-sync/core/term"
 	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
@@ -130,11 +134,11 @@ host refused some for good (dead letters: see 'spec-kitty sync status' and
 	return c
 }
 
-// syncStatus is `sync status --json`; fields are only ever added.
-type syncStatus struct {
+// syncStatusJSON is `sync status --json`; fields are only ever added.
+type syncStatusJSON struct {
 	Policy        string           `json:"policy"`
 	Readiness     readiness.Result `json:"readiness"`
-	Daemon        daemonView       `json:"daemon"`
+	Daemon        daemonJSON       `json:"daemon"`
 	QueueDepth    int              `json:"queue_depth"`
 	Retried       int              `json:"retried"`
 	DeadLetters   int              `json:"dead_letters"`
@@ -147,13 +151,13 @@ type syncStatus struct {
 	QueueUnmigrated bool `json:"queue_unmigrated,omitempty"`
 	// LastOneShot is the last successful `sync run` (also the tray's Sync
 	// now under the manual policy); absent when there was none.
-	LastOneShot  *lastSyncView `json:"last_one_shot_sync,omitempty"`
-	Dead         []deadView    `json:"dead_letter_events,omitempty"`
-	Files        []fileIssues  `json:"files_with_malformed_lines,omitempty"`
-	RepoWarnings []string      `json:"repo_warnings,omitempty"`
+	LastOneShot  *localapi.LastSync     `json:"last_one_shot_sync,omitempty"`
+	Dead         []status.DeadLetter    `json:"dead_letter_events,omitempty"`
+	Files        []status.MalformedFile `json:"files_with_malformed_lines,omitempty"`
+	RepoWarnings []string               `json:"repo_warnings,omitempty"`
 }
 
-type daemonView struct {
+type daemonJSON struct {
 	Running             bool      `json:"running"`
 	PID                 int       `json:"pid,omitempty"`
 	StartedAt           time.Time `json:"started_at,omitzero"`
@@ -162,17 +166,24 @@ type daemonView struct {
 	ConsecutiveFailures int       `json:"consecutive_failures"`
 }
 
-type deadView struct {
-	EventID  string    `json:"event_id"`
-	Type     string    `json:"event_type"`
-	Reason   string    `json:"reason"`
-	FailedAt time.Time `json:"failed_at"`
-}
-
-type fileIssues struct {
-	Path      string `json:"path"`
-	Malformed int    `json:"malformed"`
-	LastError string `json:"last_error"`
+// syncStatusWire renders st as `sync status --json`.
+func syncStatusWire(st status.Status) syncStatusJSON {
+	q := st.Queue
+	out := syncStatusJSON{Policy: string(st.Policy), Readiness: st.Readiness, Daemon: daemonJSON{Running: st.Daemon.Running},
+		QueueDepth: q.Depth, Retried: q.Retried, DeadLetters: q.DeadLetters, NextAttemptAt: q.NextAttemptAt, LastError: q.LastError,
+		Malformed: q.Malformed, QueueUnmigrated: q.Unmigrated, Dead: q.Dead, Files: q.Files, RepoWarnings: q.RepoWarnings}
+	if d := st.Daemon.State; st.Daemon.Running {
+		out.Daemon.PID, out.Daemon.StartedAt = d.PID, d.StartedAt
+		out.Daemon.LastSyncAt, out.Daemon.LastError, out.Daemon.ConsecutiveFailures = d.LastSyncAt, d.LastError, d.ConsecutiveFailures
+	}
+	if q.OldestAge > 0 {
+		out.OldestAge = q.OldestAge.Round(time.Second).String()
+	}
+	if !st.LastSync.At.IsZero() {
+		ls := st.LastSync
+		out.LastOneShot = &ls
+	}
+	return out
 }
 
 func newSyncStatusCmd(env *Env) *Command {
@@ -195,7 +206,7 @@ readiness checks. It never touches the network and never starts the daemon.`,
 			return err
 		}
 		if *asJSON {
-			return writeJSON(env.Stdout, st)
+			return writeJSON(env.Stdout, syncStatusWire(st))
 		}
 		printSyncStatus(env, st)
 		return nil
@@ -203,79 +214,41 @@ readiness checks. It never touches the network and never starts the daemon.`,
 	return c
 }
 
-func collectSyncStatus(ctx context.Context, env *Env) (syncStatus, error) {
-	var out syncStatus
-	cfg, err := loadConfig(env)
-	if err != nil {
-		return out, err
-	}
-	out.Policy = string(cfg.Policy())
-	out.Readiness = localReadiness(ctx, env)
-	home, err := env.Home()
-	if err != nil {
-		return out, failf("%s", err)
-	}
-	ds, running, err := localapi.ReadState(home.DaemonState())
-	if err != nil {
-		return out, failf("%s", err)
-	}
-	out.Daemon = daemonView{Running: running}
-	if running {
-		out.Daemon.PID, out.Daemon.StartedAt = ds.PID, ds.StartedAt
-		out.Daemon.LastSyncAt, out.Daemon.LastError, out.Daemon.ConsecutiveFailures = ds.LastSyncAt, ds.LastError, ds.ConsecutiveFailures
-	}
-	if ls, err := localapi.ReadLastSync(home.LastSync()); err == nil && !ls.At.IsZero() {
-		out.LastOneShot = &lastSyncView{At: ls.At, By: ls.By, Synced: ls.Synced}
-	}
-	q, err := openQueue(ctx, env, false)
-	if err != nil {
-		if isNotExist(err) {
-			return out, nil // nothing queued yet
-		}
-		return out, err
-	}
-	defer q.Close()
-	qs, err := q.Stats(ctx)
-	if err != nil {
-		return out, err
-	}
-	out.QueueDepth, out.Retried, out.DeadLetters, out.LastError, out.NextAttemptAt = qs.Depth, qs.Retried, qs.DeadLetters, qs.LastError, qs.NextAttemptAt
-	out.QueueUnmigrated = qs.Unmigrated
-	if qs.OldestAge > 0 {
-		out.OldestAge = qs.OldestAge.Round(time.Second).String()
-	}
-	dead, err := q.DeadLetters(ctx, 20)
-	if err != nil {
-		return out, err
-	}
-	for _, d := range dead {
-		out.Dead = append(out.Dead, deadView{EventID: d.EventID, Type: d.EventType, Reason: d.Reason, FailedAt: d.FailedAt})
-	}
-	repos, err := q.Repos(ctx)
-	if err != nil {
-		return out, err
-	}
-	out.RepoWarnings = repoWarnings(repos)
-	for _, r := range repos {
-		cs, err := q.Cursors(ctx, r.Path)
-		if err != nil {
-			return out, err
-		}
-		for _, c := range cs {
-			if c.Malformed > 0 {
-				out.Malformed += c.Malformed
-				out.Files = append(out.Files, fileIssues{Path: c.Path, Malformed: c.Malformed, LastError: c.LastError})
-			}
-		}
-	}
-	return out, nil
+// statusSources wires core/status to this process: the config already
+// loaded, ready as the readiness check, the state home's files and the
+// queue (read-only).
+func statusSources(env *Env, home paths.Home, cfg config.Config, ready func(context.Context) readiness.Result) status.Sources {
+	src := status.HomeSources(home)
+	src.Gate = func() bool { return rollout.Enabled(env.Getenv) }
+	src.Policy = func() (policy.Policy, error) { return cfg.Policy(), nil }
+	src.Readiness = ready
+	src.Queue = fromqueue.Source(home.Queue(), queue.Options{MaxSize: cfg.MaxQueueSize, Now: env.Now})
+	src.Now = env.Now
+	return src
 }
 
-// unmigratedNote explains a queue only the Python CLI has written, which
-// read-only commands read as it is (issue 16).
-const unmigratedNote = "written by the Python CLI, not yet upgraded: nothing is lost; the next `spec-kitty sync run` upgrades and uploads it"
+// collectSyncStatus builds the status `sync status` shows: local readiness,
+// never the network. An unreadable config, state file or queue fails it.
+func collectSyncStatus(ctx context.Context, env *Env) (status.Status, error) {
+	cfg, err := loadConfig(env)
+	if err != nil {
+		return status.Status{}, err
+	}
+	home, err := env.Home()
+	if err != nil {
+		return status.Status{}, failf("%s", err)
+	}
+	st := status.Build(ctx, statusSources(env, home, cfg, func(ctx context.Context) readiness.Result { return localReadiness(ctx, env) }))
+	if st.Daemon.Err != "" {
+		return st, failf("%s", st.Daemon.Err)
+	}
+	if st.Queue.Err != nil {
+		return st, st.Queue.Err
+	}
+	return st, nil
+}
 
-func printSyncStatus(env *Env, st syncStatus) {
+func printSyncStatus(env *Env, st status.Status) {
 	w := env.Stdout
 	fmt.Fprintf(w, "policy:        %s\n", st.Policy)
 	if st.Readiness.OK() {
@@ -283,47 +256,48 @@ func printSyncStatus(env *Env, st syncStatus) {
 	} else {
 		fmt.Fprintf(w, "readiness:     %s %s\n", term.Sanitize(st.Readiness.Message), term.Sanitize(st.Readiness.NextAction))
 	}
-	if st.Daemon.Running {
-		fmt.Fprintf(w, "daemon:        running (pid %d)\n", st.Daemon.PID)
-		if !st.Daemon.LastSyncAt.IsZero() {
-			fmt.Fprintf(w, "last sync:     %s\n", st.Daemon.LastSyncAt.Local().Format(time.RFC3339))
+	if d := st.Daemon.State; st.Daemon.Running {
+		fmt.Fprintf(w, "daemon:        running (pid %d)\n", d.PID)
+		if !d.LastSyncAt.IsZero() {
+			fmt.Fprintf(w, "last sync:     %s\n", d.LastSyncAt.Local().Format(time.RFC3339))
 		}
-		if st.Daemon.LastError != "" {
-			fmt.Fprintf(w, "last error:    %s (%d consecutive failures)\n", term.Sanitize(st.Daemon.LastError), st.Daemon.ConsecutiveFailures)
+		if d.LastError != "" {
+			fmt.Fprintf(w, "last error:    %s (%d consecutive failures)\n", term.Sanitize(d.LastError), d.ConsecutiveFailures)
 		}
 	} else {
 		fmt.Fprintf(w, "daemon:        stopped\n")
 	}
-	if ls := st.LastOneShot; ls != nil && (!st.Daemon.Running || ls.At.After(st.Daemon.LastSyncAt)) {
-		fmt.Fprintf(w, "last sync run: %s (%d events)\n", ls.At.Local().Format(time.RFC3339), ls.Synced)
+	if st.OneShotNewer() {
+		fmt.Fprintf(w, "last sync run: %s (%d events)\n", st.LastSync.At.Local().Format(time.RFC3339), st.LastSync.Synced)
 	}
-	fmt.Fprintf(w, "queued:        %d", st.QueueDepth)
-	if st.Retried > 0 {
-		fmt.Fprintf(w, " (%d retrying", st.Retried)
-		if !st.NextAttemptAt.IsZero() {
-			fmt.Fprintf(w, ", next attempt %s", st.NextAttemptAt.Local().Format(time.RFC3339))
+	q := st.Queue
+	fmt.Fprintf(w, "queued:        %d", q.Depth)
+	if q.Retried > 0 {
+		fmt.Fprintf(w, " (%d retrying", q.Retried)
+		if !q.NextAttemptAt.IsZero() {
+			fmt.Fprintf(w, ", next attempt %s", q.NextAttemptAt.Local().Format(time.RFC3339))
 		}
 		fmt.Fprintf(w, ")")
 	}
 	fmt.Fprintln(w)
-	if st.QueueUnmigrated {
-		fmt.Fprintf(w, "               %s\n", unmigratedNote)
+	if q.Unmigrated {
+		fmt.Fprintf(w, "               %s\n", status.UnmigratedNote)
 	}
-	if st.LastError != "" {
-		fmt.Fprintf(w, "queue error:   %s\n", term.Sanitize(st.LastError))
+	if q.LastError != "" {
+		fmt.Fprintf(w, "queue error:   %s\n", term.Sanitize(q.LastError))
 	}
-	fmt.Fprintf(w, "dead letters:  %d\n", st.DeadLetters)
-	for _, d := range st.Dead {
+	fmt.Fprintf(w, "dead letters:  %d\n", q.DeadLetters)
+	for _, d := range q.Dead {
 		fmt.Fprintf(w, "  %s %s: %s\n", term.Sanitize(d.EventID), term.Sanitize(d.Type), term.Sanitize(d.Reason))
 	}
-	if st.DeadLetters > 0 {
+	if q.DeadLetters > 0 {
 		fmt.Fprintf(w, "  (once the cause is fixed: spec-kitty sync retry --all)\n")
 	}
-	for _, r := range st.RepoWarnings {
+	for _, r := range q.RepoWarnings {
 		fmt.Fprintf(w, "repo warning:  %s\n", term.Sanitize(r))
 	}
-	fmt.Fprintf(w, "malformed:     %d lines skipped\n", st.Malformed)
-	for _, f := range st.Files {
+	fmt.Fprintf(w, "malformed:     %d lines skipped\n", q.Malformed)
+	for _, f := range q.Files {
 		fmt.Fprintf(w, "  %s: %d (%s)\n", term.Sanitize(f.Path), f.Malformed, term.Sanitize(f.LastError))
 	}
 }
@@ -418,25 +392,6 @@ Queued events stay queued.`,
 	}
 	return c
 }
-
-// repoWarnings checks every registered repo the way an import would meet it:
-// one that vanished, or whose .kittify/config.yaml does not load, is a
-// warning for that repo only.
-func repoWarnings(repos []queue.Repo) []string {
-	var out []string
-	for _, r := range repos {
-		if syncer.Vanished(r.Path) {
-			out = append(out, r.Path+": gone (dropped from the registry at the next sync)")
-			continue
-		}
-		if _, err := binding.Load(r.Path); err != nil {
-			out = append(out, r.Path+": "+err.Error())
-		}
-	}
-	return out
-}
-
-func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
 func newSyncRetryCmd(env *Env) *Command {
 	c := &Command{

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 )
@@ -18,11 +17,4 @@ func recordLastSync(env *Env, synced int) {
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "spec-kitty: warning: could not record the last sync: %s\n", err)
 	}
-}
-
-// lastSyncView is `sync status --json`'s last_one_shot_sync.
-type lastSyncView struct {
-	At     time.Time `json:"at"`
-	By     string    `json:"by"`
-	Synced int       `json:"synced"`
 }

@@ -1,7 +1,7 @@
 // Package tray is the pure model of the tray companion (CONTRACTS.md §11):
-// from the rollout gate, the policy, local readiness, the daemon's state, the
-// queue figures and the clock it computes the icon look, the tooltip, the
-// status line and the menu. It performs no I/O, starts nothing and keeps no
+// from the sync status (core/status: the rollout gate, the policy, local
+// readiness, the daemon's state, the queue figures) and the clock it
+// computes the icon look, the tooltip, the status line and the menu. It performs no I/O, starts nothing and keeps no
 // hidden state: the only memory it has, the first-seen time of the current
 // daemon error, is an ErrorTrack value that the caller passes back in.
 // tray/app gathers the inputs and draws the result with fyne.io/systray.
@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
-	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
 )
 
 // Look is one of the at most five icons of the tray; its value names the
@@ -74,21 +74,6 @@ const (
 	LabelQuit      = "Quit"
 )
 
-// Daemon is what the state file and the local API say about the daemon.
-type Daemon struct {
-	// Running is true when the state file's PID is alive.
-	Running bool
-	// State is the last state file; zero when there is none. A state file
-	// whose PID is dead (Running false) is a crashed daemon's leftover.
-	State localapi.State
-}
-
-// Queue is the offline queue's figures as last reported by the daemon.
-type Queue struct {
-	Depth       int
-	DeadLetters int
-}
-
 // Action is the menu action in flight and the outcome of the last one.
 type Action struct {
 	// Busy is the status line while an action runs ("Syncing…"); "" when
@@ -101,20 +86,11 @@ type Action struct {
 
 // Input is everything the model looks at.
 type Input struct {
-	// Gate is the rollout gate. main exits before showing anything when it
-	// is off; the model still answers sensibly.
-	Gate bool
-	// Policy is `[sync].background_daemon`; ignored when ConfigErr is set.
-	Policy policy.Policy
-	// ConfigErr is why config.toml could not be read ("" when it could).
-	ConfigErr string
-	// Readiness is the local readiness (gate, auth, host; never the probe).
-	Readiness readiness.Result
-	Daemon    Daemon
-	Queue     Queue
-	// LastSync is when the last one-shot sync (`sync run`, or Sync now
-	// under the manual policy) succeeded; zero when never.
-	LastSync time.Time
+	// Status is the sync status. main exits before showing anything when
+	// its gate is off; the model still answers sensibly. Its Policy is
+	// ignored when ConfigErr is set; its Readiness is local (gate, auth,
+	// host; never the probe).
+	Status status.Status
 	// Errors is the tracked daemon error, from Track.
 	Errors ErrorTrack
 	Action Action
@@ -167,8 +143,8 @@ type ErrorTrack struct {
 // tray first looks has failed for longer than the tray knows, so that error
 // counts as held already and shows at once (a fresh tray never shows green
 // over a failing daemon).
-func Track(prev ErrorTrack, d Daemon, now time.Time) ErrorTrack {
-	if !failing(d) {
+func Track(prev ErrorTrack, d status.Daemon, now time.Time) ErrorTrack {
+	if !d.Failing() {
 		return ErrorTrack{Observed: true}
 	}
 	if !prev.Observed {
@@ -185,45 +161,34 @@ func (t ErrorTrack) Visible(now time.Time) bool {
 	return t.Message != "" && now.Sub(t.Since) >= ErrorHold
 }
 
-// failing reports whether a running daemon's last cycle failed. A daemon that
-// keeps last_error after a later successful cycle (a sync newer than the error
-// and no consecutive failures) is not failing.
-func failing(d Daemon) bool {
-	st := d.State
-	if !d.Running || st.LastError == "" {
-		return false
-	}
-	recovered := st.ConsecutiveFailures == 0 && !st.LastErrorAt.IsZero() && st.LastSyncAt.After(st.LastErrorAt)
-	return !recovered
-}
-
 // Build computes the view for in.
 func Build(in Input) View {
-	look, phrase, status := decide(in)
+	look, phrase, line := decide(in)
 	if in.Action.Busy != "" {
-		status = in.Action.Busy
+		line = in.Action.Busy
 	} else if in.Action.Note != "" && in.Now.Before(in.Action.NoteUntil) {
-		status = in.Action.Note
+		line = in.Action.Note
 	}
+	st := in.Status
 	tooltip := Title + ": " + phrase
-	if in.Gate && in.Queue.Depth > 0 {
-		tooltip += fmt.Sprintf(" (%s queued)", plural(in.Queue.Depth, "event"))
+	if st.Gate && st.Queue.Depth > 0 {
+		tooltip += fmt.Sprintf(" (%s queued)", plural(st.Queue.Depth, "event"))
 	}
 
-	usable := in.Gate && in.ConfigErr == "" && in.Readiness.State != readiness.RolloutDisabled
-	authMissing := in.Gate && (in.Readiness.State == readiness.MissingAuth || (in.Daemon.Running && in.Daemon.State.AuthMissing))
+	usable := st.Gate && st.ConfigErr == "" && st.Readiness.State != readiness.RolloutDisabled
+	authMissing := st.Gate && (st.Readiness.State == readiness.MissingAuth || st.Daemon.WaitingForLogin())
 	idle := in.Action.Busy == ""
 	return View{
 		Look:       look,
 		Title:      Title,
 		Tooltip:    tooltip,
-		StatusLine: status,
+		StatusLine: line,
 		Items: []Item{
-			{ID: ItemStatus, Label: status, Visible: true},
+			{ID: ItemStatus, Label: line, Visible: true},
 			{ID: ItemSyncNow, Label: LabelSyncNow, Visible: true,
-				Enabled: usable && in.Readiness.OK() && !authMissing && idle},
+				Enabled: usable && st.Readiness.OK() && !authMissing && idle},
 			{ID: ItemAutoSync, Label: LabelAutoSync, Visible: true, Checkable: true,
-				Enabled: usable, Checked: usable && in.Policy.Background()},
+				Enabled: usable, Checked: usable && st.Policy.Background()},
 			{ID: ItemDashboard, Label: LabelDashboard, Visible: true, Enabled: true},
 			{ID: ItemLogin, Label: LabelLogin, Visible: authMissing && usable, Enabled: authMissing && usable && idle},
 			{ID: ItemQuit, Label: LabelQuit, Visible: true, Enabled: true},
@@ -245,41 +210,38 @@ const (
 // urgent first: what the user must fix, then a persistent failure, then
 // rejected events, then the policy and whether the daemon runs.
 func decide(in Input) (Look, string, string) {
-	if !in.Gate || in.Readiness.State == readiness.RolloutDisabled {
+	st := in.Status
+	if !st.Gate || st.Readiness.State == readiness.RolloutDisabled {
 		msg, _ := readiness.Wording(readiness.RolloutDisabled)
 		return Stopped, phraseDisabled, msg
 	}
-	if in.ConfigErr != "" {
-		return Attention, phraseAttention, clip("Cannot read config.toml: " + in.ConfigErr)
+	if st.ConfigErr != "" {
+		return Attention, phraseAttention, clip("Cannot read config.toml: " + st.ConfigErr)
 	}
-	if !in.Readiness.OK() {
-		msg := in.Readiness.Message
+	if !st.Readiness.OK() {
+		msg := st.Readiness.Message
 		if msg == "" {
-			msg, _ = readiness.Wording(in.Readiness.State)
+			msg, _ = readiness.Wording(st.Readiness.State)
 		}
 		if msg == "" {
-			msg = "Hosted sync is not ready (" + string(in.Readiness.State) + ")."
+			msg = "Hosted sync is not ready (" + string(st.Readiness.State) + ")."
 		}
-		return Attention, withNext(phraseAttention, in.Readiness.NextAction), msg
+		return Attention, withNext(phraseAttention, st.Readiness.NextAction), msg
 	}
-	if in.Daemon.Running && in.Daemon.State.AuthMissing {
+	if st.Daemon.WaitingForLogin() {
 		msg, next := readiness.Wording(readiness.MissingAuth)
 		return Attention, withNext(phraseAttention, next), msg
 	}
-	if in.Errors.Visible(in.Now) && failing(in.Daemon) {
-		msg, next := errorWording(in.Daemon.State)
+	if in.Errors.Visible(in.Now) && st.Daemon.Failing() {
+		msg, next := errorWording(st.Daemon.State)
 		return Error, withNext(phraseError, next), clip(msg)
 	}
-	if in.Queue.DeadLetters > 0 {
+	if st.Queue.DeadLetters > 0 {
 		return Attention, phraseAttention,
-			plural(in.Queue.DeadLetters, "event") + " rejected by the host; run `spec-kitty sync status`"
+			plural(st.Queue.DeadLetters, "event") + " rejected by the host; run `spec-kitty sync status`"
 	}
-	last := in.Daemon.State.LastSyncAt
-	if in.LastSync.After(last) {
-		last = in.LastSync
-	}
-	synced := syncedAgo(last, in.Now)
-	if !in.Policy.Background() {
+	synced := syncedAgo(st.LastSyncAt(), in.Now)
+	if !st.Policy.Background() {
 		if synced == "" {
 			synced = "Manual mode: use Sync now to sync"
 		} else {
@@ -287,7 +249,7 @@ func decide(in Input) (Look, string, string) {
 		}
 		return Manual, phraseManual, synced
 	}
-	if !in.Daemon.Running {
+	if !st.Daemon.Running {
 		return Stopped, phraseStopped, "Background sync is not running"
 	}
 	if synced == "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/combinations.golden")
@@ -32,7 +33,7 @@ func notReady(s readiness.State) readiness.Result {
 // daemon states the tray can meet.
 type daemonCase struct {
 	name string
-	d    Daemon
+	d    status.Daemon
 	errs ErrorTrack
 }
 
@@ -41,22 +42,22 @@ func daemonCases() []daemonCase {
 	failed := st
 	failed.LastError, failed.ConsecutiveFailures = "upload events: 503 Service Unavailable", 4
 	return []daemonCase{
-		{"running", Daemon{Running: true, State: st}, ErrorTrack{}},
-		{"running-failing-30s", Daemon{Running: true, State: failed}, ErrorTrack{Message: failed.LastError, Since: now.Add(-ErrorHold)}},
-		{"stopped", Daemon{}, ErrorTrack{}},
-		{"stale-pid", Daemon{Running: false, State: failed}, ErrorTrack{}},
+		{"running", status.Daemon{Running: true, State: st}, ErrorTrack{}},
+		{"running-failing-30s", status.Daemon{Running: true, State: failed}, ErrorTrack{Message: failed.LastError, Since: now.Add(-ErrorHold)}},
+		{"stopped", status.Daemon{}, ErrorTrack{}},
+		{"stale-pid", status.Daemon{Running: false, State: failed}, ErrorTrack{}},
 	}
 }
 
 type queueCase struct {
 	name string
-	q    Queue
+	q    status.Queue
 }
 
 var queueCases = []queueCase{
-	{"empty", Queue{}},
-	{"depth", Queue{Depth: 7}},
-	{"dead-letters", Queue{Depth: 2, DeadLetters: 3}},
+	{"empty", status.Queue{}},
+	{"depth", status.Queue{Depth: 7}},
+	{"dead-letters", status.Queue{Depth: 2, DeadLetters: 3}},
 }
 
 type readinessCase struct {
@@ -113,7 +114,7 @@ func TestEveryCombination(t *testing.T) {
 			for _, pol := range []policy.Policy{policy.Auto, policy.Manual} {
 				for _, qc := range queueCases {
 					name := fmt.Sprintf("%s/%s/%s/%s", rc.name, dc.name, pol, qc.name)
-					in := Input{Gate: rc.gate, Policy: pol, Readiness: rc.r, Daemon: dc.d, Errors: dc.errs, Queue: qc.q, Now: now}
+					in := Input{Status: status.Status{Gate: rc.gate, Policy: pol, Readiness: rc.r, Daemon: dc.d, Queue: qc.q}, Errors: dc.errs, Now: now}
 					v := Build(in)
 					t.Run(name, func(t *testing.T) { checkInvariants(t, in, v) })
 					looks[v.Look] = true
@@ -162,40 +163,40 @@ func checkInvariants(t *testing.T, in Input, v View) {
 	if st.Enabled || !st.Visible || st.Label != v.StatusLine {
 		t.Errorf("status item %+v: want visible, disabled, labelled with the status line", st)
 	}
-	if !in.Readiness.OK() && v.StatusLine != in.Readiness.Message {
-		t.Errorf("status line %q, want the readiness message %q", v.StatusLine, in.Readiness.Message)
+	if !in.Status.Readiness.OK() && v.StatusLine != in.Status.Readiness.Message {
+		t.Errorf("status line %q, want the readiness message %q", v.StatusLine, in.Status.Readiness.Message)
 	}
-	if v.Item(ItemSyncNow).Enabled && (!in.Gate || !in.Readiness.OK()) {
+	if v.Item(ItemSyncNow).Enabled && (!in.Status.Gate || !in.Status.Readiness.OK()) {
 		t.Error("Sync now enabled while not ready")
 	}
-	wantLogin := in.Gate && in.Readiness.State == readiness.MissingAuth
+	wantLogin := in.Status.Gate && in.Status.Readiness.State == readiness.MissingAuth
 	if got := v.Item(ItemLogin).Visible; got != wantLogin {
 		t.Errorf("Log in visible = %v, want %v", got, wantLogin)
 	}
 	auto := v.Item(ItemAutoSync)
-	if !auto.Checkable || auto.Checked != (in.Gate && in.Policy == policy.Auto) || auto.Enabled != in.Gate {
-		t.Errorf("checkbox %+v for gate %v policy %s", auto, in.Gate, in.Policy)
+	if !auto.Checkable || auto.Checked != (in.Status.Gate && in.Status.Policy == policy.Auto) || auto.Enabled != in.Status.Gate {
+		t.Errorf("checkbox %+v for gate %v policy %s", auto, in.Status.Gate, in.Status.Policy)
 	}
 	if !v.Item(ItemQuit).Enabled || !v.Item(ItemDashboard).Enabled {
 		t.Error("Quit and Open dashboard must always work")
 	}
-	if in.Gate && in.Readiness.OK() {
-		if in.Queue.DeadLetters > 0 && !in.Errors.Visible(in.Now) && v.Look != Attention {
+	if in.Status.Gate && in.Status.Readiness.OK() {
+		if in.Status.Queue.DeadLetters > 0 && !in.Errors.Visible(in.Now) && v.Look != Attention {
 			t.Errorf("dead letters shown as %s, want attention", v.Look)
 		}
 		if in.Errors.Visible(in.Now) && v.Look != Error {
 			t.Errorf("an error persisting %s shown as %s, want error", ErrorHold, v.Look)
 		}
 	}
-	if !in.Readiness.OK() && v.Look != Attention && in.Gate {
-		t.Errorf("readiness %s shown as %s, want attention", in.Readiness.State, v.Look)
+	if !in.Status.Readiness.OK() && v.Look != Attention && in.Status.Gate {
+		t.Errorf("readiness %s shown as %s, want attention", in.Status.Readiness.State, v.Look)
 	}
 }
 
 // TestBuild pins the important rows with explicit expectations.
 func TestBuild(t *testing.T) {
-	running := Daemon{Running: true, State: localapi.State{PID: 7, LastSyncAt: now.Add(-2*time.Minute - 10*time.Second)}}
-	failingDaemon := Daemon{Running: true, State: localapi.State{PID: 7, LastError: "upload: 503 Service Unavailable", ConsecutiveFailures: 3, LastSyncAt: now.Add(-10 * time.Minute)}}
+	running := status.Daemon{Running: true, State: localapi.State{PID: 7, LastSyncAt: now.Add(-2*time.Minute - 10*time.Second)}}
+	failingDaemon := status.Daemon{Running: true, State: localapi.State{PID: 7, LastError: "upload: 503 Service Unavailable", ConsecutiveFailures: 3, LastSyncAt: now.Add(-10 * time.Minute)}}
 	tests := []struct {
 		name                  string
 		in                    Input
@@ -205,28 +206,28 @@ func TestBuild(t *testing.T) {
 	}{
 		{
 			name:    "ready and synced",
-			in:      Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: running, Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: running}, Now: now},
 			look:    Ready,
 			tooltip: "Spec Kitty Sync: ready", status: "Synced 2 min ago",
 			syncNow: true, check: true,
 		},
 		{
 			name:    "ready with a queue, synced seconds ago",
-			in:      Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Queue: Queue{Depth: 1}, Daemon: Daemon{Running: true, State: localapi.State{PID: 7, LastSyncAt: now.Add(-20 * time.Second)}}, Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Auto, Readiness: ready(), Queue: status.Queue{Depth: 1}, Daemon: status.Daemon{Running: true, State: localapi.State{PID: 7, LastSyncAt: now.Add(-20 * time.Second)}}}, Now: now},
 			look:    Ready,
 			tooltip: "Spec Kitty Sync: ready (1 event queued)", status: "Synced just now",
 			syncNow: true, check: true,
 		},
 		{
 			name:    "running, never synced",
-			in:      Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: Daemon{Running: true, State: localapi.State{PID: 7}}, Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: status.Daemon{Running: true, State: localapi.State{PID: 7}}}, Now: now},
 			look:    Ready,
 			tooltip: "Spec Kitty Sync: ready", status: "Not synced yet",
 			syncNow: true, check: true,
 		},
 		{
 			name:    "manual mode",
-			in:      Input{Gate: true, Policy: policy.Manual, Readiness: ready(), Queue: Queue{Depth: 12}, Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Manual, Readiness: ready(), Queue: status.Queue{Depth: 12}}, Now: now},
 			look:    Manual,
 			tooltip: "Spec Kitty Sync: manual mode (12 events queued)", status: "Manual mode: use Sync now to sync",
 			syncNow: true,
@@ -234,48 +235,48 @@ func TestBuild(t *testing.T) {
 		{
 			// No daemon runs under manual: the last one-shot sync tells when.
 			name:    "manual mode after a one-shot sync",
-			in:      Input{Gate: true, Policy: policy.Manual, Readiness: ready(), LastSync: now.Add(-5 * time.Minute), Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Manual, Readiness: ready(), LastSync: localapi.LastSync{At: now.Add(-5 * time.Minute)}}, Now: now},
 			look:    Manual,
 			tooltip: "Spec Kitty Sync: manual mode", status: "Manual mode: synced 5 min ago",
 			syncNow: true,
 		},
 		{
 			name:    "auto but no daemon",
-			in:      Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Auto, Readiness: ready()}, Now: now},
 			look:    Stopped,
 			tooltip: "Spec Kitty Sync: background sync stopped", status: "Background sync is not running",
 			syncNow: true, check: true,
 		},
 		{
 			name:    "missing auth offers log in",
-			in:      Input{Gate: true, Policy: policy.Auto, Readiness: notReady(readiness.MissingAuth), Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Auto, Readiness: notReady(readiness.MissingAuth)}, Now: now},
 			look:    Attention,
 			tooltip: "Spec Kitty Sync: needs attention. Run `spec-kitty auth login`.", status: "No SaaS authentication token is present.",
 			login: true, check: true,
 		},
 		{
 			name:    "host refused the session",
-			in:      Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: Daemon{Running: true, State: localapi.State{PID: 7, AuthMissing: true}}, Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: status.Daemon{Running: true, State: localapi.State{PID: 7, AuthMissing: true}}}, Now: now},
 			look:    Attention,
 			tooltip: "Spec Kitty Sync: needs attention. Run `spec-kitty auth login`.", status: "No SaaS authentication token is present.",
 			login: true, check: true,
 		},
 		{
 			name:    "missing host",
-			in:      Input{Gate: true, Policy: policy.Manual, Readiness: notReady(readiness.MissingHostConfig), Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Manual, Readiness: notReady(readiness.MissingHostConfig)}, Now: now},
 			look:    Attention,
 			tooltip: "Spec Kitty Sync: needs attention. Set `SPEC_KITTY_SAAS_URL` in your environment.", status: "No SaaS host URL is configured.",
 		},
 		{
 			name:    "fresh error is not shown yet",
-			in:      Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: failingDaemon, Errors: ErrorTrack{Message: "x", Since: now.Add(-29 * time.Second)}, Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: failingDaemon}, Errors: ErrorTrack{Message: "x", Since: now.Add(-29 * time.Second)}, Now: now},
 			look:    Ready,
 			tooltip: "Spec Kitty Sync: ready", status: "Synced 10 min ago",
 			syncNow: true, check: true,
 		},
 		{
 			name:    "error persisted 30 s",
-			in:      Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: failingDaemon, Errors: ErrorTrack{Message: "upload: 503 Service Unavailable", Since: now.Add(-30 * time.Second)}, Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: failingDaemon}, Errors: ErrorTrack{Message: "upload: 503 Service Unavailable", Since: now.Add(-30 * time.Second)}, Now: now},
 			look:    Error,
 			tooltip: "Spec Kitty Sync: sync failing. Run `spec-kitty sync status` for details.", status: "Last sync failed: upload: 503 Service Unavailable",
 			syncNow: true, check: true,
@@ -283,9 +284,8 @@ func TestBuild(t *testing.T) {
 		{
 			// The daemon's error in the readiness wording, not raw HTTP text.
 			name: "host unreachable, worded as readiness",
-			in: Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: Daemon{Running: true, State: localapi.State{PID: 7, Host: "https://sync.example.com",
-				LastError: "https://sync.example.com: POST /api/v1/events/batch/: dial tcp: connection refused", LastErrorState: "host_unreachable", ConsecutiveFailures: 3}},
-				Errors: ErrorTrack{Message: "x", Since: now.Add(-time.Minute), Observed: true}, Now: now},
+			in: Input{Status: status.Status{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: status.Daemon{Running: true, State: localapi.State{PID: 7, Host: "https://sync.example.com",
+				LastError: "https://sync.example.com: POST /api/v1/events/batch/: dial tcp: connection refused", LastErrorState: "host_unreachable", ConsecutiveFailures: 3}}}, Errors: ErrorTrack{Message: "x", Since: now.Add(-time.Minute), Observed: true}, Now: now},
 			look:    Error,
 			tooltip: "Spec Kitty Sync: sync failing. Check network connectivity to `https://sync.example.com` and retry.",
 			status:  "The configured SaaS host did not respond within 2 seconds.",
@@ -293,9 +293,8 @@ func TestBuild(t *testing.T) {
 		},
 		{
 			name: "host answered 503",
-			in: Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: Daemon{Running: true, State: localapi.State{PID: 7, Host: "https://sync.example.com",
-				LastError: "https://sync.example.com: POST /api/v1/events/batch/: HTTP 503 service unavailable", LastErrorStatus: 503, ConsecutiveFailures: 3}},
-				Errors: ErrorTrack{Message: "x", Since: now.Add(-time.Minute), Observed: true}, Now: now},
+			in: Input{Status: status.Status{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: status.Daemon{Running: true, State: localapi.State{PID: 7, Host: "https://sync.example.com",
+				LastError: "https://sync.example.com: POST /api/v1/events/batch/: HTTP 503 service unavailable", LastErrorStatus: 503, ConsecutiveFailures: 3}}}, Errors: ErrorTrack{Message: "x", Since: now.Add(-time.Minute), Observed: true}, Now: now},
 			look:    Error,
 			tooltip: "Spec Kitty Sync: sync failing. Run `spec-kitty sync status` for details.",
 			status:  "The SaaS host answered HTTP 503; sync retries automatically.",
@@ -303,39 +302,39 @@ func TestBuild(t *testing.T) {
 		},
 		{
 			name:    "dead letters",
-			in:      Input{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: running, Queue: Queue{DeadLetters: 1}, Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Auto, Readiness: ready(), Daemon: running, Queue: status.Queue{DeadLetters: 1}}, Now: now},
 			look:    Attention,
 			tooltip: "Spec Kitty Sync: needs attention", status: "1 event rejected by the host; run `spec-kitty sync status`",
 			syncNow: true, check: true,
 		},
 		{
 			name:    "unreadable config",
-			in:      Input{Gate: true, ConfigErr: "config.toml:3:1: expected '='", Readiness: ready(), Daemon: running, Now: now},
+			in:      Input{Status: status.Status{Gate: true, ConfigErr: "config.toml:3:1: expected '='", Readiness: ready(), Daemon: running}, Now: now},
 			look:    Attention,
 			tooltip: "Spec Kitty Sync: needs attention", status: "Cannot read config.toml: config.toml:3:1: expected '='",
 		},
 		{
 			name:    "gate off",
-			in:      Input{Gate: false, Policy: policy.Auto, Readiness: notReady(readiness.RolloutDisabled), Daemon: running, Queue: Queue{Depth: 3}, Now: now},
+			in:      Input{Status: status.Status{Gate: false, Policy: policy.Auto, Readiness: notReady(readiness.RolloutDisabled), Daemon: running, Queue: status.Queue{Depth: 3}}, Now: now},
 			look:    Stopped,
 			tooltip: "Spec Kitty Sync: hosted sync not enabled", status: "Hosted SaaS sync is not enabled on this machine.",
 		},
 		{
 			name:    "sync in flight",
-			in:      Input{Gate: true, Policy: policy.Manual, Readiness: ready(), Action: Action{Busy: "Syncing…"}, Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Manual, Readiness: ready()}, Action: Action{Busy: "Syncing…"}, Now: now},
 			look:    Manual,
 			tooltip: "Spec Kitty Sync: manual mode", status: "Syncing…",
 		},
 		{
 			name:    "note of a failed action, still fresh",
-			in:      Input{Gate: true, Policy: policy.Manual, Readiness: ready(), Action: Action{Note: "Sync now failed: exit status 1", NoteUntil: now.Add(time.Second)}, Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Manual, Readiness: ready()}, Action: Action{Note: "Sync now failed: exit status 1", NoteUntil: now.Add(time.Second)}, Now: now},
 			look:    Manual,
 			tooltip: "Spec Kitty Sync: manual mode", status: "Sync now failed: exit status 1",
 			syncNow: true,
 		},
 		{
 			name:    "note expired",
-			in:      Input{Gate: true, Policy: policy.Manual, Readiness: ready(), Action: Action{Note: "Sync now failed", NoteUntil: now}, Now: now},
+			in:      Input{Status: status.Status{Gate: true, Policy: policy.Manual, Readiness: ready()}, Action: Action{Note: "Sync now failed", NoteUntil: now}, Now: now},
 			look:    Manual,
 			tooltip: "Spec Kitty Sync: manual mode", status: "Manual mode: use Sync now to sync",
 			syncNow: true,
@@ -359,26 +358,26 @@ func TestBuild(t *testing.T) {
 }
 
 func TestTrack(t *testing.T) {
-	fail := func(msg string) Daemon {
-		return Daemon{Running: true, State: localapi.State{PID: 1, LastError: msg, ConsecutiveFailures: 1}}
+	fail := func(msg string) status.Daemon {
+		return status.Daemon{Running: true, State: localapi.State{PID: 1, LastError: msg, ConsecutiveFailures: 1}}
 	}
 	t0 := now
 	steps := []struct {
 		name    string
-		d       Daemon
+		d       status.Daemon
 		at      time.Time
 		want    ErrorTrack
 		visible bool
 	}{
-		{"healthy", Daemon{Running: true}, t0, ErrorTrack{Observed: true}, false},
+		{"healthy", status.Daemon{Running: true}, t0, ErrorTrack{Observed: true}, false},
 		{"first failure", fail("503"), t0.Add(5 * time.Second), ErrorTrack{"503", t0.Add(5 * time.Second), true}, false},
 		{"other wording keeps first-seen", fail("timeout"), t0.Add(20 * time.Second), ErrorTrack{"timeout", t0.Add(5 * time.Second), true}, false},
 		{"29 s", fail("timeout"), t0.Add(34 * time.Second), ErrorTrack{"timeout", t0.Add(5 * time.Second), true}, false},
 		{"30 s", fail("timeout"), t0.Add(35 * time.Second), ErrorTrack{"timeout", t0.Add(5 * time.Second), true}, true},
-		{"recovered", Daemon{Running: true, State: localapi.State{PID: 1, LastSyncAt: t0.Add(40 * time.Second)}}, t0.Add(40 * time.Second), ErrorTrack{Observed: true}, false},
+		{"recovered", status.Daemon{Running: true, State: localapi.State{PID: 1, LastSyncAt: t0.Add(40 * time.Second)}}, t0.Add(40 * time.Second), ErrorTrack{Observed: true}, false},
 		{"fails again restarts the clock", fail("503"), t0.Add(45 * time.Second), ErrorTrack{"503", t0.Add(45 * time.Second), true}, false},
-		{"daemon died", Daemon{Running: false, State: fail("503").State}, t0.Add(90 * time.Second), ErrorTrack{Observed: true}, false},
-		{"stale error after a newer sync", Daemon{Running: true, State: localapi.State{PID: 1, LastError: "503", LastErrorAt: t0, LastSyncAt: t0.Add(time.Second)}}, t0.Add(100 * time.Second), ErrorTrack{Observed: true}, false},
+		{"daemon died", status.Daemon{Running: false, State: fail("503").State}, t0.Add(90 * time.Second), ErrorTrack{Observed: true}, false},
+		{"stale error after a newer sync", status.Daemon{Running: true, State: localapi.State{PID: 1, LastError: "503", LastErrorAt: t0, LastSyncAt: t0.Add(time.Second)}}, t0.Add(100 * time.Second), ErrorTrack{Observed: true}, false},
 	}
 	var tr ErrorTrack
 	// The first look: a daemon already failing shows at once, with no hold.
@@ -398,7 +397,7 @@ func TestTrack(t *testing.T) {
 
 func TestClip(t *testing.T) {
 	long := strings.Repeat("x", 300)
-	got := Build(Input{Gate: true, ConfigErr: "line1\nline2 " + long, Readiness: ready(), Now: now}).StatusLine
+	got := Build(Input{Status: status.Status{Gate: true, ConfigErr: "line1\nline2 " + long, Readiness: ready()}, Now: now}).StatusLine
 	if n := len([]rune(got)); n != maxStatus || strings.Contains(got, "\n") || !strings.HasSuffix(got, "…") {
 		t.Errorf("status line %q: %d runes, want %d on one line ending in …", got, n, maxStatus)
 	}

@@ -50,6 +50,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
 )
 
 //go:embed templates/*.html static/*
@@ -78,6 +79,9 @@ type Config struct {
 	// Readiness evaluates the local readiness checks (gate, session, host;
 	// never the network probe). Gate on only.
 	Readiness func(ctx context.Context) readiness.Result
+	// Status, when set, is the sync status the panel shows; nil means the
+	// server builds it from Home, Policy and Readiness.
+	Status func(ctx context.Context) status.Status
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives the INFO line of a skipped "Sync now" and server errors;

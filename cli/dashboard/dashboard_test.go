@@ -32,6 +32,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 	"github.com/spec-kitty/spec-kitty-sync/core/session"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
 	"github.com/spec-kitty/spec-kitty-sync/service/launch"
 )
 
@@ -398,14 +399,14 @@ func TestSyncPanel(t *testing.T) {
 	}{
 		{
 			name:   "nothing yet",
-			daemon: daemonStatus{State: DaemonStopped},
+			daemon: daemonStatus{State: status.DaemonStopped},
 			policy: "auto", tone: "ok",
 			shown: map[string]string{"daemon": "stopped", "queue_depth": "empty (no queue yet)", "readiness": "Ready"},
 		},
 		{
 			name:   "manual policy, not signed in",
 			setup:  func(t *testing.T, r *rig) { r.pol = policy.Manual; r.ready = notReady(readiness.MissingAuth) },
-			daemon: daemonStatus{State: DaemonManual},
+			daemon: daemonStatus{State: status.DaemonManual},
 			policy: "manual", tone: "warn",
 			shown: map[string]string{"daemon": "manual (not started automatically)", "readiness": "No SaaS authentication token is present.",
 				"readiness_action": "Run `spec-kitty auth login`."},
@@ -422,7 +423,7 @@ func TestSyncPanel(t *testing.T) {
 				}
 				q.Close()
 			},
-			daemon: daemonStatus{State: DaemonRunning, PID: os.Getpid(), StartedAt: ptr(at(9)), LastSyncAt: ptr(at(11)), Delivered: 17},
+			daemon: daemonStatus{State: status.DaemonRunning, PID: os.Getpid(), StartedAt: ptr(at(9)), LastSyncAt: ptr(at(11)), Delivered: 17},
 			queue:  queueStatus{Present: true, Depth: 2, DeadLetters: 1},
 			policy: "auto", tone: "warn",
 			shown: map[string]string{"daemon": "running", "pid": strconv.Itoa(os.Getpid()), "delivered": "17 events since the daemon started",
@@ -433,7 +434,7 @@ func TestSyncPanel(t *testing.T) {
 			setup: func(t *testing.T, r *rig) {
 				writeState(t, r.home, localapi.State{PID: deadPID, LastSyncAt: at(10), LastError: "host said 503", LastErrorAt: at(11), ConsecutiveFailures: 3})
 			},
-			daemon: daemonStatus{State: DaemonStopped, LastSyncAt: ptr(at(10)), LastError: "host said 503", LastErrorAt: ptr(at(11)), ConsecutiveFailures: 3},
+			daemon: daemonStatus{State: status.DaemonStopped, LastSyncAt: ptr(at(10)), LastError: "host said 503", LastErrorAt: ptr(at(11)), ConsecutiveFailures: 3},
 			policy: "auto", tone: "error",
 			shown: map[string]string{"daemon": "stopped", "pid": "—", "last_error": "host said 503 (2026-11-27 11:00 UTC)", "failures": "3"},
 		},
@@ -444,7 +445,7 @@ func TestSyncPanel(t *testing.T) {
 				writeState(t, r.home, localapi.State{PID: deadPID, Host: "https://sync.example.com", LastError: "https://sync.example.com: POST /api/v1/events/batch/: connection refused",
 					LastErrorState: "host_unreachable", LastErrorAt: at(11), ConsecutiveFailures: 2})
 			},
-			daemon: daemonStatus{State: DaemonStopped, LastError: "https://sync.example.com: POST /api/v1/events/batch/: connection refused", LastErrorAt: ptr(at(11)),
+			daemon: daemonStatus{State: status.DaemonStopped, LastError: "https://sync.example.com: POST /api/v1/events/batch/: connection refused", LastErrorAt: ptr(at(11)),
 				LastErrorMessage: "The configured SaaS host did not respond within 2 seconds.", LastErrorNext: "Check network connectivity to `https://sync.example.com` and retry.", ConsecutiveFailures: 2},
 			policy: "auto", tone: "error",
 			shown: map[string]string{"last_error": "The configured SaaS host did not respond within 2 seconds. Check network connectivity to `https://sync.example.com` and retry. (2026-11-27 11:00 UTC)"},
@@ -452,7 +453,7 @@ func TestSyncPanel(t *testing.T) {
 		{
 			name:   "unreadable config",
 			setup:  func(t *testing.T, r *rig) { r.polErr = errors.New("config.toml:3:1: bad") },
-			daemon: daemonStatus{State: DaemonStopped},
+			daemon: daemonStatus{State: status.DaemonStopped},
 			policy: "auto", tone: "error",
 			shown: map[string]string{"policy": "unreadable: config.toml:3:1: bad"},
 		},

@@ -86,8 +86,7 @@ func (s *Server) newPage(r *http.Request, title string, content any) page {
 		Version: version.String(), DocsURL: DocsURL}
 	if s.gateOn() {
 		p.CSRF = s.csrf
-		st := s.syncStatus(r.Context())
-		p.Sync = panelOf(st)
+		p.Sync = panelOf(s.status(r.Context()))
 	}
 	return p
 }

@@ -2,9 +2,7 @@ package dashboard
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,17 +12,13 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
+	"github.com/spec-kitty/spec-kitty-sync/core/status/fromqueue"
 )
 
-// Daemon states shown by the sync panel.
-const (
-	DaemonRunning = "running"
-	DaemonStopped = "stopped"
-	DaemonManual  = "manual" // not running because the policy is manual
-)
-
-// syncStatus is GET /api/sync/status; fields are only ever added. It holds
-// no secret: the session is reduced to the readiness state.
+// syncStatus is GET /api/sync/status, the JSON rendering of the sync
+// status (core/status); fields are only ever added. It holds no secret: the
+// session is reduced to the readiness state.
 type syncStatus struct {
 	Readiness   readiness.Result `json:"readiness"`
 	Policy      string           `json:"policy"`
@@ -43,12 +37,12 @@ type syncStatus struct {
 }
 
 type daemonStatus struct {
-	State       string     `json:"state"`
-	PID         int        `json:"pid,omitempty"`
-	StartedAt   *time.Time `json:"started_at,omitempty"`
-	LastSyncAt  *time.Time `json:"last_sync_at,omitempty"`
-	LastError   string     `json:"last_error,omitempty"`
-	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	State       status.DaemonMode `json:"state"`
+	PID         int               `json:"pid,omitempty"`
+	StartedAt   *time.Time        `json:"started_at,omitempty"`
+	LastSyncAt  *time.Time        `json:"last_sync_at,omitempty"`
+	LastError   string            `json:"last_error,omitempty"`
+	LastErrorAt *time.Time        `json:"last_error_at,omitempty"`
 	// LastErrorMessage and LastErrorNext word LastError as the CLI words a
 	// readiness failure (see localapi.State.ErrorWording).
 	LastErrorMessage    string `json:"last_error_message,omitempty"`
@@ -76,90 +70,55 @@ func timePtr(t time.Time) *time.Time {
 	return &u
 }
 
-// queueHandle is the read-mostly queue connection, opened on first need and
-// only if queue.db exists: the dashboard never creates the queue.
-func (s *Server) queueStats(ctx context.Context, path string) queueStatus {
-	// Read-only and per request: the dashboard writes nothing in the state
-	// home for a read, and a fresh open always sees the daemon's latest.
-	q, err := queue.Open(ctx, path, queue.Options{ReadOnly: true})
-	if errors.Is(err, fs.ErrNotExist) {
-		return queueStatus{}
+// status is the sync status of one request: Config.Status, else built from
+// local sources only — readiness without the network probe, the daemon's
+// state file, the last-sync file, the policy and the queue (read-only). It
+// starts nothing and creates nothing.
+func (s *Server) status(ctx context.Context) status.Status {
+	if s.cfg.Status != nil {
+		return s.cfg.Status(ctx)
 	}
-	if err != nil {
-		return queueStatus{Error: err.Error()}
+	src := status.Sources{Policy: s.cfg.Policy, Readiness: s.cfg.Readiness, Now: s.cfg.Now}
+	if s.cfg.Home != nil {
+		if h, err := s.cfg.Home(); err != nil {
+			src.Daemon = func() (localapi.State, bool, error) { return localapi.State{}, false, err }
+		} else {
+			hs := status.HomeSources(h)
+			src.Daemon, src.LastSync = hs.Daemon, hs.LastSync
+			src.Queue = fromqueue.Source(h.Queue(), queue.Options{})
+		}
 	}
-	defer q.Close()
-	st, err := q.Stats(ctx)
-	if err != nil {
-		return queueStatus{Present: true, Error: err.Error()}
-	}
-	return queueStatus{Present: true, Depth: st.Depth, DeadLetters: st.DeadLetters, Retrying: st.Retried, LastError: st.LastError}
+	return status.Build(ctx, src)
 }
 
-// syncStatus gathers the panel from local sources only: readiness without
-// the network probe, the daemon's state file, the policy and the queue.
-// It starts nothing and creates nothing.
-func (s *Server) syncStatus(ctx context.Context) syncStatus {
-	st := syncStatus{CheckedAt: s.cfg.Now().UTC()}
-	if s.cfg.Readiness != nil {
-		st.Readiness = s.cfg.Readiness(ctx)
-	} else {
-		st.Readiness = readiness.Result{State: readiness.MissingAuth}
-		st.Readiness.Message, st.Readiness.NextAction = readiness.Wording(readiness.MissingAuth)
-	}
-	pol := policy.Default
-	if s.cfg.Policy != nil {
-		p, err := s.cfg.Policy()
-		if err != nil {
-			st.PolicyError = err.Error()
-		} else {
-			pol = p
+// syncView renders st as GET /api/sync/status.
+func syncView(st status.Status) syncStatus {
+	out := syncStatus{Readiness: st.Readiness, Policy: string(st.Policy), PolicyError: st.ConfigErr, CheckedAt: st.CheckedAt,
+		LastOneShot: timePtr(st.LastSync.At)}
+	d := &out.Daemon
+	d.State, d.Error = st.Mode(), st.Daemon.Err
+	if ds := st.Daemon.State; st.Daemon.Err == "" {
+		if st.Daemon.Running {
+			d.PID, d.StartedAt, d.Delivered, d.AuthMissing = ds.PID, timePtr(ds.StartedAt), ds.Delivered, ds.AuthMissing
 		}
-	}
-	st.Policy = string(pol)
-
-	st.Daemon.State = DaemonStopped
-	if !pol.Background() {
-		st.Daemon.State = DaemonManual
-	}
-	if s.cfg.Home != nil {
-		h, err := s.cfg.Home()
-		if err != nil {
-			st.Daemon.Error = err.Error()
-		} else {
-			ds, running, err := localapi.ReadState(h.DaemonState())
-			switch {
-			case err != nil:
-				st.Daemon.Error = err.Error()
-			case running:
-				st.Daemon.State = DaemonRunning
-				st.Daemon.PID = ds.PID
-				st.Daemon.StartedAt = timePtr(ds.StartedAt)
-				st.Daemon.Delivered = ds.Delivered
-				st.Daemon.AuthMissing = ds.AuthMissing
-				fallthrough
-			default:
-				// A dead daemon's leftover still tells when it last synced.
-				st.Daemon.LastSyncAt = timePtr(ds.LastSyncAt)
-				st.Daemon.LastError = ds.LastError
-				st.Daemon.LastErrorAt = timePtr(ds.LastErrorAt)
-				if ds.LastErrorState != "" || ds.LastErrorStatus > 0 {
-					st.Daemon.LastErrorMessage, st.Daemon.LastErrorNext = ds.ErrorWording()
-				}
-				st.Daemon.ConsecutiveFailures = ds.ConsecutiveFailures
-			}
-			st.Queue = s.queueStats(ctx, h.Queue())
-			if ls, err := localapi.ReadLastSync(h.LastSync()); err == nil {
-				st.LastOneShot = timePtr(ls.At)
-			}
+		// A dead daemon's leftover still tells when it last synced.
+		d.LastSyncAt, d.LastError, d.LastErrorAt = timePtr(ds.LastSyncAt), ds.LastError, timePtr(ds.LastErrorAt)
+		if ds.LastErrorState != "" || ds.LastErrorStatus > 0 {
+			d.LastErrorMessage, d.LastErrorNext = ds.ErrorWording()
 		}
+		d.ConsecutiveFailures = ds.ConsecutiveFailures
 	}
-	st.Display, st.Tone = display(st)
-	return st
+	q := st.Queue
+	out.Queue = queueStatus{Present: q.Present, Depth: q.Depth, DeadLetters: q.DeadLetters, Retrying: q.Retried, LastError: q.LastError}
+	if q.Err != nil {
+		out.Queue = queueStatus{Present: q.Present, Error: q.Err.Error()}
+	}
+	out.Display, out.Tone = display(st)
+	return out
 }
 
 // display words the panel. Keys are the data-field names of sync.html.
-func display(st syncStatus) (map[string]string, string) {
+func display(st status.Status) (map[string]string, string) {
 	d := map[string]string{}
 	tone := "ok"
 	if st.Readiness.OK() {
@@ -170,78 +129,77 @@ func display(st syncStatus) (map[string]string, string) {
 		d["readiness_action"] = st.Readiness.NextAction
 		tone = "warn"
 	}
-	d["policy"] = st.Policy
-	if st.PolicyError != "" {
-		d["policy"] = "unreadable: " + st.PolicyError
+	d["policy"] = string(st.Policy)
+	if st.ConfigErr != "" {
+		d["policy"] = "unreadable: " + st.ConfigErr
 		tone = "error"
 	}
-	switch st.Daemon.State {
-	case DaemonRunning:
+	ds := st.Daemon.State
+	switch st.Mode() {
+	case status.DaemonRunning:
 		d["daemon"] = "running"
-		if st.Daemon.AuthMissing {
+		if st.Daemon.WaitingForLogin() {
 			d["daemon"] = "running, waiting for `spec-kitty auth login`"
 			if tone == "ok" {
 				tone = "warn"
 			}
 		}
-		d["pid"] = strconv.Itoa(st.Daemon.PID)
-	case DaemonManual:
+		d["pid"] = strconv.Itoa(ds.PID)
+	case status.DaemonManual:
 		d["daemon"] = "manual (not started automatically)"
 		d["pid"] = "—"
 	default:
 		d["daemon"] = "stopped"
 		d["pid"] = "—"
 	}
-	if st.Daemon.Error != "" {
-		d["daemon"] += " (state unreadable: " + st.Daemon.Error + ")"
+	if st.Daemon.Err != "" {
+		d["daemon"] += " (state unreadable: " + st.Daemon.Err + ")"
 	}
-	last := deref(st.Daemon.LastSyncAt)
-	if one := deref(st.LastOneShot); one.After(last) {
-		last = one
-	}
-	d["last_sync"] = when(last)
+	d["last_sync"] = when(st.LastSyncAt())
 	d["last_error"] = "none"
-	if st.Daemon.LastError != "" {
-		d["last_error"] = st.Daemon.LastError
-		if st.Daemon.LastErrorMessage != "" {
-			d["last_error"] = st.Daemon.LastErrorMessage + " " + st.Daemon.LastErrorNext
+	if ds.LastError != "" {
+		d["last_error"] = ds.LastError
+		if ds.LastErrorState != "" || ds.LastErrorStatus > 0 {
+			msg, next := ds.ErrorWording()
+			d["last_error"] = msg + " " + next
 		}
-		if st.Daemon.LastErrorAt != nil {
-			d["last_error"] += " (" + when(*st.Daemon.LastErrorAt) + ")"
+		if !ds.LastErrorAt.IsZero() {
+			d["last_error"] += " (" + when(ds.LastErrorAt.UTC()) + ")"
 		}
 	}
-	d["failures"] = strconv.Itoa(st.Daemon.ConsecutiveFailures)
-	if st.Daemon.ConsecutiveFailures > 0 && tone == "ok" {
+	d["failures"] = strconv.Itoa(ds.ConsecutiveFailures)
+	if ds.ConsecutiveFailures > 0 && tone == "ok" {
 		tone = "error"
 	}
 	d["delivered"] = "—"
-	if st.Daemon.State == DaemonRunning {
-		d["delivered"] = plural(int(st.Daemon.Delivered), "event", "events") + " since the daemon started"
+	if st.Daemon.Running {
+		d["delivered"] = plural(int(ds.Delivered), "event", "events") + " since the daemon started"
 	}
+	q := st.Queue
 	switch {
-	case st.Queue.Error != "":
-		d["queue_depth"] = "unreadable: " + st.Queue.Error
+	case q.Err != nil:
+		d["queue_depth"] = "unreadable: " + q.Err.Error()
 		d["dead_letters"] = "—"
-	case !st.Queue.Present:
+	case !q.Present:
 		d["queue_depth"] = "empty (no queue yet)"
 		d["dead_letters"] = "0"
 	default:
-		d["queue_depth"] = plural(st.Queue.Depth, "event", "events") + " waiting"
-		if st.Queue.Retrying > 0 {
-			d["queue_depth"] += fmt.Sprintf(" (%d retrying)", st.Queue.Retrying)
+		d["queue_depth"] = plural(q.Depth, "event", "events") + " waiting"
+		if q.Retried > 0 {
+			d["queue_depth"] += fmt.Sprintf(" (%d retrying)", q.Retried)
 		}
-		d["dead_letters"] = strconv.Itoa(st.Queue.DeadLetters)
-		if st.Queue.DeadLetters > 0 && tone == "ok" {
+		d["dead_letters"] = strconv.Itoa(q.DeadLetters)
+		if q.DeadLetters > 0 && tone == "ok" {
 			tone = "warn"
 		}
 	}
-	if tone == "ok" && st.Daemon.State == DaemonRunning && st.Queue.Depth > 0 {
+	if tone == "ok" && st.Daemon.Running && q.Depth > 0 {
 		tone = "busy"
 	}
 	// Manual mode with events waiting is not "all good": nothing uploads
 	// them until someone runs a one-shot sync. Say so, in amber.
-	if st.Daemon.State == DaemonManual && st.Queue.Depth > 0 {
-		d["daemon"] = "manual mode: " + plural(st.Queue.Depth, "event", "events") + " waiting"
+	if st.Mode() == status.DaemonManual && q.Depth > 0 {
+		d["daemon"] = "manual mode: " + plural(q.Depth, "event", "events") + " waiting"
 		d["manual_hint"] = "Run `spec-kitty sync run` to upload them, or turn automatic background sync on."
 		if tone == "ok" || tone == "busy" {
 			tone = "warn"
@@ -250,13 +208,6 @@ func display(st syncStatus) (map[string]string, string) {
 		d["manual_hint"] = ""
 	}
 	return d, tone
-}
-
-func deref(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return *t
 }
 
 func plural(n int, one, many string) string {
@@ -276,13 +227,14 @@ type syncPanel struct {
 	ManualNotice string
 }
 
-func panelOf(st syncStatus) *syncPanel {
-	return &syncPanel{Display: st.Display, Tone: st.Tone, Daemon: st.Daemon.State, Delivered: st.Daemon.Delivered,
+func panelOf(st status.Status) *syncPanel {
+	d, tone := display(st)
+	return &syncPanel{Display: d, Tone: tone, Daemon: string(st.Mode()), Delivered: st.Daemon.State.Delivered,
 		QueueDepth: st.Queue.Depth, ManualNotice: strings.TrimSpace(policy.ManualNotice)}
 }
 
 func (s *Server) handleSyncStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.syncStatus(r.Context()))
+	writeJSON(w, http.StatusOK, syncView(s.status(r.Context())))
 }
 
 // Answers of POST /api/sync (CONTRACTS.md §6, issue 8).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
 	"github.com/spec-kitty/spec-kitty-sync/tray"
 )
 
@@ -28,7 +29,7 @@ const (
 	noteLoggedIn    = "Logged in"
 )
 
-// Controller owns the tray's state: it reads snapshots, tracks the daemon's
+// Controller owns the tray's state: it reads the sync status, tracks the daemon's
 // error, builds the view, draws it when it changes and runs the menu's
 // actions. All of that happens in Loop's goroutine; only the actions'
 // commands run in goroutines of their own, which Loop owns and stops.
@@ -50,7 +51,7 @@ type Controller struct {
 	// Interval is the refresh period (RefreshInterval when zero).
 	Interval time.Duration
 
-	snap   Snapshot
+	snap   status.Status
 	errs   tray.ErrorTrack
 	action tray.Action
 	drawn  *tray.View
@@ -113,23 +114,12 @@ func (c *Controller) Prime(ctx context.Context) tray.View {
 	return *c.drawn
 }
 
-// refresh reads a snapshot and redraws if the view changed.
+// refresh reads the status and redraws if the view changed.
 func (c *Controller) refresh(ctx context.Context) {
 	c.snap = c.Reader.Read(ctx)
 	now := c.Now()
 	c.errs = tray.Track(c.errs, c.snap.Daemon, now)
-	v := tray.Build(tray.Input{
-		Gate:      c.snap.Gate,
-		Policy:    c.snap.Policy,
-		ConfigErr: c.snap.ConfigErr,
-		Readiness: c.snap.Readiness,
-		Daemon:    c.snap.Daemon,
-		Queue:     c.snap.Queue,
-		LastSync:  c.snap.LastSync,
-		Errors:    c.errs,
-		Action:    c.action,
-		Now:       now,
-	})
+	v := tray.Build(tray.Input{Status: c.snap, Errors: c.errs, Action: c.action, Now: now})
 	if c.drawn != nil && sameView(*c.drawn, v) {
 		return
 	}

@@ -18,18 +18,19 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
 	"github.com/spec-kitty/spec-kitty-sync/tray"
 )
 
 // fakeReader hands out a snapshot the test changes.
 type fakeReader struct {
 	mu          sync.Mutex
-	snap        Snapshot
+	snap        status.Status
 	reads       int
 	authChanged int
 }
 
-func (r *fakeReader) Read(context.Context) Snapshot {
+func (r *fakeReader) Read(context.Context) status.Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.reads++
@@ -42,7 +43,7 @@ func (r *fakeReader) AuthChanged() {
 	r.mu.Unlock()
 }
 
-func (r *fakeReader) set(f func(*Snapshot)) {
+func (r *fakeReader) set(f func(*status.Status)) {
 	r.mu.Lock()
 	f(&r.snap)
 	r.mu.Unlock()
@@ -97,16 +98,16 @@ type harness struct {
 	done    chan struct{}
 }
 
-func readySnap(p policy.Policy, d tray.Daemon) Snapshot {
-	return Snapshot{Gate: true, Policy: p, Readiness: readiness.Result{State: readiness.Ready}, Daemon: d}
+func readySnap(p policy.Policy, d status.Daemon) status.Status {
+	return status.Status{Gate: true, Policy: p, Readiness: readiness.Result{State: readiness.Ready}, Daemon: d}
 }
 
-func runningDaemon() tray.Daemon {
-	return tray.Daemon{Running: true, State: localapi.State{PID: 42, LastSyncAt: time.Now()}}
+func runningDaemon() status.Daemon {
+	return status.Daemon{Running: true, State: localapi.State{PID: 42, LastSyncAt: time.Now()}}
 }
 
 // startHarness must be called inside synctest.Test.
-func startHarness(t *testing.T, snap Snapshot) *harness {
+func startHarness(t *testing.T, snap status.Status) *harness {
 	h := &harness{t: t, reader: &fakeReader{snap: snap}, cli: &fakeCLI{do: map[string]func(context.Context, io.Writer) error{}},
 		clicks: make(chan tray.ItemID), done: make(chan struct{})}
 	c := &Controller{
@@ -181,12 +182,12 @@ func (h *harness) click(id tray.ItemID) {
 
 func TestRefreshAtMostEveryInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := startHarness(t, readySnap(policy.Auto, tray.Daemon{}))
+		h := startHarness(t, readySnap(policy.Auto, status.Daemon{}))
 		defer h.stop()
 		if reads, _ := h.reader.counts(); reads != 1 || h.drawn() != 1 || h.last().Look != tray.Stopped {
 			t.Fatalf("start: %d reads, %d draws, look %s", reads, h.drawn(), h.last().Look)
 		}
-		h.reader.set(func(s *Snapshot) { s.Daemon = runningDaemon() })
+		h.reader.set(func(s *status.Status) { s.Daemon = runningDaemon() })
 		time.Sleep(RefreshInterval - time.Millisecond)
 		synctest.Wait()
 		if reads, _ := h.reader.counts(); reads != 1 {
@@ -224,7 +225,7 @@ func TestErrorShowsAfterHold(t *testing.T) {
 		if look := h.last().Look; look != tray.Ready {
 			t.Fatalf("first look %s, want %s", look, tray.Ready)
 		}
-		h.reader.set(func(s *Snapshot) {
+		h.reader.set(func(s *status.Status) {
 			s.Daemon.State.LastError, s.Daemon.State.ConsecutiveFailures = "upload: 503", 1
 		})
 		time.Sleep(RefreshInterval)
@@ -258,7 +259,7 @@ func TestSyncNow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				h := startHarness(t, readySnap(tt.policy, tray.Daemon{}))
+				h := startHarness(t, readySnap(tt.policy, status.Daemon{}))
 				defer h.stop()
 				release := make(chan struct{})
 				h.cli.do[tt.cmd] = func(ctx context.Context, out io.Writer) error {
@@ -296,7 +297,7 @@ func TestSyncNow(t *testing.T) {
 func TestUnavailableItemsIgnored(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		msg, next := readiness.Wording(readiness.MissingHostConfig)
-		h := startHarness(t, Snapshot{Gate: true, Policy: policy.Auto, Readiness: readiness.Result{State: readiness.MissingHostConfig, Message: msg, NextAction: next}})
+		h := startHarness(t, status.Status{Gate: true, Policy: policy.Auto, Readiness: readiness.Result{State: readiness.MissingHostConfig, Message: msg, NextAction: next}})
 		defer h.stop()
 		h.click(tray.ItemSyncNow)
 		h.click(tray.ItemLogin)
@@ -309,17 +310,17 @@ func TestUnavailableItemsIgnored(t *testing.T) {
 func TestToggleAuto(t *testing.T) {
 	tests := []struct {
 		name        string
-		snap        Snapshot
+		snap        status.Status
 		setErr      error
 		wantPolicy  []policy.Policy
 		wantReloads int
 		wantStatus  string
 	}{
 		{"auto to manual tells a running daemon", readySnap(policy.Auto, runningDaemon()), nil, []policy.Policy{policy.Manual}, 1, ""},
-		{"manual to auto starts no daemon", readySnap(policy.Manual, tray.Daemon{}), nil, []policy.Policy{policy.Auto}, 0, ""},
-		{"a failed write is shown", readySnap(policy.Auto, tray.Daemon{}), errors.New("write config.toml: permission denied"), []policy.Policy{policy.Manual}, 0,
+		{"manual to auto starts no daemon", readySnap(policy.Manual, status.Daemon{}), nil, []policy.Policy{policy.Auto}, 0, ""},
+		{"a failed write is shown", readySnap(policy.Auto, status.Daemon{}), errors.New("write config.toml: permission denied"), []policy.Policy{policy.Manual}, 0,
 			"Could not save the setting: write config.toml: permission denied"},
-		{"unreadable config: the checkbox does nothing", Snapshot{Gate: true, ConfigErr: "config.toml:1:1: bad", Readiness: readiness.Result{State: readiness.Ready}}, nil, nil, 0, ""},
+		{"unreadable config: the checkbox does nothing", status.Status{Gate: true, ConfigErr: "config.toml:1:1: bad", Readiness: readiness.Result{State: readiness.Ready}}, nil, nil, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -388,7 +389,7 @@ func TestLogin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				msg, next := readiness.Wording(readiness.MissingAuth)
-				h := startHarness(t, Snapshot{Gate: true, Policy: policy.Auto, Readiness: readiness.Result{State: readiness.MissingAuth, Message: msg, NextAction: next}})
+				h := startHarness(t, status.Status{Gate: true, Policy: policy.Auto, Readiness: readiness.Result{State: readiness.MissingAuth, Message: msg, NextAction: next}})
 				defer h.stop()
 				approve := make(chan struct{})
 				h.cli.do["auth login --headless --json"] = func(ctx context.Context, out io.Writer) error {
@@ -405,7 +406,7 @@ func TestLogin(t *testing.T) {
 						io.WriteString(out, last)
 						return errors.New("exit status 1")
 					}
-					h.reader.set(func(s *Snapshot) { s.Readiness = readiness.Result{State: readiness.Ready} })
+					h.reader.set(func(s *status.Status) { s.Readiness = readiness.Result{State: readiness.Ready} })
 					return nil
 				}
 				h.click(tray.ItemLogin)
@@ -437,7 +438,7 @@ func TestLogin(t *testing.T) {
 
 func TestQuitStopsActions(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := startHarness(t, readySnap(policy.Manual, tray.Daemon{}))
+		h := startHarness(t, readySnap(policy.Manual, status.Daemon{}))
 		stopped := false
 		h.cli.do["sync run"] = func(ctx context.Context, out io.Writer) error {
 			<-ctx.Done()

@@ -8,31 +8,17 @@ import (
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/config"
-	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/probe/local"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/session"
-	"github.com/spec-kitty/spec-kitty-sync/tray"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
 )
 
-// Snapshot is what one refresh learns from the machine: the model's inputs
-// apart from the clock, the error track and the action state.
-type Snapshot struct {
-	Gate      bool
-	Policy    policy.Policy
-	ConfigErr string
-	Readiness readiness.Result
-	Daemon    tray.Daemon
-	Queue     tray.Queue
-	// LastSync is when the last one-shot sync (`sync run`) succeeded.
-	LastSync time.Time
-}
-
-// Reader produces snapshots; Source is the real one.
+// Reader reads the sync status the tray shows; Source is the real one.
 type Reader interface {
-	Read(ctx context.Context) Snapshot
+	Read(ctx context.Context) status.Status
 	// AuthChanged drops what the reader remembers about the session.
 	AuthChanged()
 }
@@ -43,9 +29,10 @@ type Reader interface {
 // drops the cached answer at once.
 const DefaultAuthTTL = time.Minute
 
-// Source reads the snapshot from the state home: the gate from the
-// environment, the policy and server URL from config.toml, the daemon from
-// its state file, and local readiness (gate, session, host; never the
+// Source reads the sync status from the state home: the gate from the
+// environment, the policy and server URL from config.toml, the daemon, its
+// queue figures and the last one-shot sync from their files
+// (status.HomeSources), and local readiness (gate, session, host; never the
 // network probe). It writes nothing and never talks to the daemon or a host.
 type Source struct {
 	Home paths.Home
@@ -80,36 +67,29 @@ func NewSource(home paths.Home, getenv func(string) string, store *session.Store
 }
 
 // Read implements Reader.
-func (s *Source) Read(ctx context.Context) Snapshot {
-	var snap Snapshot
-	snap.Gate = s.Probes.Gate != nil && s.Probes.Gate()
-	cfg, err := config.Load(s.Home.Config(), logWriter{s.Log})
-	if err != nil {
-		snap.ConfigErr = configProblem(err)
-	} else {
-		snap.Policy = cfg.Policy()
-	}
+func (s *Source) Read(ctx context.Context) status.Status {
+	cfg, cfgErr := config.Load(s.Home.Config(), logWriter{s.Log})
 	s.serverURL = cfg.ServerURL
-	probes := s.Probes
-	probes.Auth = s.session
-	probes.Reach = nil // local readiness only: the tray never probes the host (local.New sets none)
-	snap.Readiness = readiness.Evaluate(ctx, readiness.Options{RequireAuth: true, RequireHost: true}, probes)
-
-	st, running, err := localapi.ReadState(s.Home.DaemonState())
-	msg := ""
-	if err != nil {
-		msg = err.Error()
-		if msg != s.stateErr {
-			s.Log.Warn("daemon state file unreadable; treating the daemon as stopped", "error", msg)
+	src := status.HomeSources(s.Home)
+	src.Gate = func() bool { return s.Probes.Gate != nil && s.Probes.Gate() }
+	src.Policy = func() (policy.Policy, error) {
+		if cfgErr != nil {
+			return "", errors.New(configProblem(cfgErr))
 		}
+		return cfg.Policy(), nil
 	}
-	s.stateErr = msg
-	snap.Daemon = tray.Daemon{Running: running, State: st}
-	snap.Queue = tray.Queue{Depth: st.QueueDepth, DeadLetters: st.DeadLetters}
-	if ls, err := localapi.ReadLastSync(s.Home.LastSync()); err == nil {
-		snap.LastSync = ls.At
+	src.Readiness = func(ctx context.Context) readiness.Result {
+		probes := s.Probes
+		probes.Auth = s.session
+		probes.Reach = nil // local readiness only: the tray never probes the host (local.New sets none)
+		return readiness.Evaluate(ctx, readiness.Options{RequireAuth: true, RequireHost: true}, probes)
 	}
-	return snap
+	st := status.Build(ctx, src)
+	if st.Daemon.Err != s.stateErr && st.Daemon.Err != "" {
+		s.Log.Warn("daemon state file unreadable; treating the daemon as stopped", "error", st.Daemon.Err)
+	}
+	s.stateErr = st.Daemon.Err
+	return st
 }
 
 // session is the readiness Auth check, its answer kept for AuthTTL per host.

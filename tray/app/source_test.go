@@ -18,7 +18,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/session"
-	"github.com/spec-kitty/spec-kitty-sync/tray"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
 )
 
 const testHost = "https://sync.example.com"
@@ -66,23 +66,23 @@ func TestSourceRead(t *testing.T) {
 		name  string
 		env   map[string]string
 		setup func(t *testing.T, home paths.Home)
-		want  Snapshot
+		want  status.Status
 	}{
 		{
 			name: "gate off",
 			env:  map[string]string{},
-			want: Snapshot{Policy: policy.Auto, Readiness: readinessOf(readiness.RolloutDisabled)},
+			want: status.Status{Policy: policy.Auto, Readiness: readinessOf(readiness.RolloutDisabled)},
 		},
 		{
 			name: "signed out",
 			env:  gateOn,
-			want: Snapshot{Gate: true, Policy: policy.Auto, Readiness: readinessOf(readiness.MissingAuth)},
+			want: status.Status{Gate: true, Policy: policy.Auto, Readiness: readinessOf(readiness.MissingAuth)},
 		},
 		{
 			name:  "session of another host",
 			env:   gateOn,
 			setup: func(t *testing.T, home paths.Home) { signIn(t, home, "https://other.example.com") },
-			want:  Snapshot{Gate: true, Policy: policy.Auto, Readiness: readinessOf(readiness.MissingAuth)},
+			want:  status.Status{Gate: true, Policy: policy.Auto, Readiness: readinessOf(readiness.MissingAuth)},
 		},
 		{
 			name: "host from the config file, manual policy",
@@ -91,13 +91,13 @@ func TestSourceRead(t *testing.T) {
 				signIn(t, home, testHost)
 				os.WriteFile(home.Config(), []byte("# mine\n[sync]\nserver_url = \""+testHost+"\"\nbackground_daemon = \" Manual \"\n"), 0o600)
 			},
-			want: Snapshot{Gate: true, Policy: policy.Manual, Readiness: ready},
+			want: status.Status{Gate: true, Policy: policy.Manual, Readiness: ready},
 		},
 		{
 			name:  "no host",
 			env:   map[string]string{"SPEC_KITTY_ENABLE_SAAS_SYNC": "1"},
 			setup: func(t *testing.T, home paths.Home) { signIn(t, home, testHost) },
-			want:  Snapshot{Gate: true, Policy: policy.Auto, Readiness: readinessOf(readiness.MissingHostConfig)},
+			want:  status.Status{Gate: true, Policy: policy.Auto, Readiness: readinessOf(readiness.MissingHostConfig)},
 		},
 		{
 			name: "broken config",
@@ -106,7 +106,7 @@ func TestSourceRead(t *testing.T) {
 				signIn(t, home, testHost)
 				os.WriteFile(home.Config(), []byte("[sync]\nbackground_daemon = \"\"\n"), 0o600)
 			},
-			want: Snapshot{Gate: true, Readiness: ready},
+			want: status.Status{Gate: true, Policy: policy.Auto, Readiness: ready}, // the default, unused while ConfigErr is set
 		},
 		{
 			name: "running daemon",
@@ -115,9 +115,9 @@ func TestSourceRead(t *testing.T) {
 				signIn(t, home, testHost)
 				writeState(t, home, localapi.State{PID: os.Getpid(), QueueDepth: 4, DeadLetters: 1})
 			},
-			want: Snapshot{Gate: true, Policy: policy.Auto, Readiness: ready,
-				Daemon: tray.Daemon{Running: true, State: localapi.State{PID: os.Getpid(), QueueDepth: 4, DeadLetters: 1}},
-				Queue:  tray.Queue{Depth: 4, DeadLetters: 1}},
+			want: status.Status{Gate: true, Policy: policy.Auto, Readiness: ready,
+				Daemon: status.Daemon{Running: true, State: localapi.State{PID: os.Getpid(), QueueDepth: 4, DeadLetters: 1}},
+				Queue:  status.Queue{Present: true, Depth: 4, DeadLetters: 1}},
 		},
 		{
 			name: "garbled state file means stopped",
@@ -126,7 +126,7 @@ func TestSourceRead(t *testing.T) {
 				signIn(t, home, testHost)
 				os.WriteFile(home.DaemonState(), []byte("{not json"), 0o600)
 			},
-			want: Snapshot{Gate: true, Policy: policy.Auto, Readiness: ready},
+			want: status.Status{Gate: true, Policy: policy.Auto, Readiness: ready},
 		},
 	}
 	for _, tt := range tests {
@@ -139,6 +139,11 @@ func TestSourceRead(t *testing.T) {
 			configErr := got.ConfigErr
 			got.ConfigErr = ""
 			got.Readiness.Details = nil
+			stateErr := got.Daemon.Err
+			got.Daemon.Err = ""
+			if (tt.name == "garbled state file means stopped") != strings.HasPrefix(stateErr, "read daemon state ") {
+				t.Errorf("state file problem %q", stateErr)
+			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("snapshot (-want +got):\n%s", diff)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
 	"github.com/spec-kitty/spec-kitty-sync/tray"
 )
 
@@ -37,14 +38,14 @@ func TestTray(t *testing.T) {
 	it := connectItem(t, dial(t, addr), reg.Service, reg.Path)
 
 	// No config, no daemon: auto policy, stopped.
-	it.waitShown(t, expect(t, view(policy.Auto, tray.Daemon{})), 5*time.Second)
+	it.waitShown(t, expect(t, view(policy.Auto, status.Daemon{})), 5*time.Second)
 
 	// A daemon appears (state file + local API); the tray notices within
 	// its refresh period.
 	st := localapi.State{StartedAt: time.Now(), Policy: "auto", LastSyncAt: time.Now().Add(-3*time.Minute - 20*time.Second), QueueDepth: 2}
 	d := startFakeDaemon(t, e.home, st)
 	st.PID = os.Getpid()
-	running := tray.Daemon{Running: true, State: st}
+	running := status.Daemon{Running: true, State: st}
 	s := it.waitShown(t, expect(t, view(policy.Auto, running)), 8*time.Second)
 	if s.Menu[0].Label != "Synced 3 min ago" {
 		t.Errorf("status line %q", s.Menu[0].Label)
@@ -71,7 +72,7 @@ func TestTray(t *testing.T) {
 	if err := os.Remove(e.home.DaemonState()); err != nil {
 		t.Fatal(err)
 	}
-	s = it.waitShown(t, expect(t, view(policy.Auto, tray.Daemon{})), 8*time.Second)
+	s = it.waitShown(t, expect(t, view(policy.Auto, status.Daemon{})), 8*time.Second)
 
 	it.click(t, s, tray.LabelQuit)
 	if code := p.exit(t, 5*time.Second); code != 0 {
@@ -124,7 +125,7 @@ func TestTrayMissingAuth(t *testing.T) {
 	}
 	it := connectItem(t, dial(t, addr), reg.Service, reg.Path)
 	msg, next := readiness.Wording(readiness.MissingAuth)
-	v := tray.Build(tray.Input{Gate: true, Policy: policy.Auto, Readiness: readiness.Result{State: readiness.MissingAuth, Message: msg, NextAction: next}, Now: time.Now()})
+	v := tray.Build(tray.Input{Status: status.Status{Gate: true, Policy: policy.Auto, Readiness: readiness.Result{State: readiness.MissingAuth, Message: msg, NextAction: next}}, Now: time.Now()})
 	s := it.waitShown(t, expect(t, v), 5*time.Second)
 	if v.Look != tray.Attention || !v.Item(tray.ItemLogin).Visible || v.Item(tray.ItemSyncNow).Enabled {
 		t.Fatalf("model view %+v", v)

@@ -23,6 +23,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
 	"github.com/spec-kitty/spec-kitty-sync/tray"
 )
 
@@ -149,7 +150,7 @@ func TestSyncNowDelivers(t *testing.T) {
 				t.Fatalf("%v; stderr:\n%s", err, p.stderr.String())
 			}
 			it := connectItem(t, dial(t, addr), reg.Service, reg.Path)
-			s := it.waitShown(t, expect(t, view(pol, tray.Daemon{})), 5*time.Second)
+			s := it.waitShown(t, expect(t, view(pol, status.Daemon{})), 5*time.Second)
 			if srv.EventCount() != 0 {
 				t.Fatalf("events reached the host before Sync now: %d", srv.EventCount())
 			}
@@ -183,7 +184,7 @@ func TestSyncNowDelivers(t *testing.T) {
 			})
 			if pol == policy.Auto {
 				// The tray sees the daemon it had the CLI start.
-				ready := expect(t, view(policy.Auto, tray.Daemon{Running: true}))
+				ready := expect(t, view(policy.Auto, status.Daemon{Running: true}))
 				poll(t, 10*time.Second, func() string {
 					got, err := it.read()
 					if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/session"
+	"github.com/spec-kitty/spec-kitty-sync/core/status"
 	"github.com/spec-kitty/spec-kitty-sync/tray"
 	"github.com/spec-kitty/spec-kitty-sync/tray/icon"
 )
@@ -340,11 +341,8 @@ func (it item) click(t testing.TB, s shown, label string) {
 }
 
 // view is the model's view of a signed-in, ready machine.
-func view(pol policy.Policy, d tray.Daemon) tray.View {
-	return tray.Build(tray.Input{
-		Gate: true, Policy: pol, Readiness: readiness.Result{State: readiness.Ready},
-		Daemon: d, Queue: tray.Queue{Depth: d.State.QueueDepth, DeadLetters: d.State.DeadLetters}, Now: time.Now(),
-	})
+func view(pol policy.Policy, d status.Daemon) tray.View {
+	return tray.Build(tray.Input{Status: status.Status{Gate: true, Policy: pol, Readiness: readiness.Result{State: readiness.Ready}, Daemon: d, Queue: status.Queue{Depth: d.State.QueueDepth, DeadLetters: d.State.DeadLetters}}, Now: time.Now()})
 }
 
 // fakeDaemon serves the local API on the home's socket and records the

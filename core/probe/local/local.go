@@ -80,15 +80,38 @@ func ResolveHost(getenv func(string) string, serverURL func() (string, error)) (
 // token is not known to be expired and, when host is not "", that was issued
 // by host.
 func HasSession(ctx context.Context, store *session.Store, host string, now time.Time) bool {
+	_, err := CheckSession(ctx, store, host, now)
+	return err == nil
+}
+
+// ErrSessionExpired: the stored session's refresh token has expired.
+var ErrSessionExpired = errors.New("the stored session has expired")
+
+// OtherHostError: the stored session was issued by another host than the
+// resolved one (a token is only ever sent to the host that issued it).
+type OtherHostError struct{ Stored, Host string }
+
+func (e *OtherHostError) Error() string {
+	return fmt.Sprintf("the stored session belongs to %s, not %s", e.Stored, e.Host)
+}
+
+// CheckSession is the session check of readiness row 2 with its reason: the
+// stored session (nil when none could be read) and nil when it counts, else
+// session.ErrNoSession (none stored, or no store), the storage's error, an
+// *OtherHostError (only when host is not "") or ErrSessionExpired.
+func CheckSession(ctx context.Context, store *session.Store, host string, now time.Time) (*session.Session, error) {
 	if store == nil {
-		return false
+		return nil, session.ErrNoSession
 	}
 	s, err := store.Load(ctx)
 	if err != nil {
-		return false
+		return nil, err
 	}
 	if host != "" && s.Host != host {
-		return false
+		return s, &OtherHostError{Stored: s.Host, Host: host}
 	}
-	return !s.RefreshExpired(now)
+	if s.RefreshExpired(now) {
+		return s, ErrSessionExpired
+	}
+	return s, nil
 }

@@ -55,3 +55,51 @@ func TestLocalProbes(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckSession: each reason a stored session does not count, as doctor
+// words it, and HasSession agreeing with it.
+func TestCheckSession(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	const host = "https://sync.example.com"
+	tests := []struct {
+		name   string
+		stored *session.Session // nil: nothing stored
+		host   string
+		want   string // the error's text; "" when the session counts
+	}{
+		{"nothing stored", nil, host, session.ErrNoSession.Error()},
+		{"ready", &session.Session{Host: host}, host, ""},
+		{"any host when none resolves", &session.Session{Host: host}, "", ""},
+		{"another host", &session.Session{Host: "https://other.example.com"}, host, "the stored session belongs to https://other.example.com, not " + host},
+		{"expired", &session.Session{Host: host, RefreshTokenExpiresAt: now.Add(-time.Minute)}, host, ErrSessionExpired.Error()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := paths.Home{Dir: filepath.Join(t.TempDir(), "home")}
+			store := session.NewStore(home, nil, nil)
+			if tt.stored != nil {
+				s := *tt.stored
+				s.UserID, s.AccessToken, s.RefreshToken, s.IssuedAt, s.AccessTokenExpiresAt, s.AuthMethod =
+					"u", session.NewSecret("a"), session.NewSecret("r"), now, now.Add(time.Hour), session.MethodToken
+				if err := store.Save(ctx, &s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := CheckSession(ctx, store, tt.host, now)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("CheckSession: %q, want %q", got, tt.want)
+			}
+			if HasSession(ctx, store, tt.host, now) != (tt.want == "") {
+				t.Errorf("HasSession disagrees with CheckSession (%q)", got)
+			}
+		})
+	}
+	if _, err := CheckSession(ctx, nil, host, now); err != session.ErrNoSession {
+		t.Errorf("no store: %v", err)
+	}
+}
