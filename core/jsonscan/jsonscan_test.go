@@ -2,10 +2,12 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io/fs"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,6 +109,35 @@ func TestObjectMembers(t *testing.T) {
 	}
 	if _, ok := String([]byte(`12`)); ok {
 		t.Error("String of a number is ok")
+	}
+}
+
+func TestSpecialMatchesBytewise(t *testing.T) {
+	bytewise := func(w uint64) bool {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], w)
+		for _, c := range b {
+			if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+				return true
+			}
+		}
+		return false
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	interesting := []byte{0, 0x1f, 0x20, 0x21, '"', '#', '[', '\\', ']', 0x7e, 0x7f, 0x80, 0xff, 'a'}
+	for i := range 200000 {
+		var b [8]byte
+		for j := range b {
+			if i%2 == 0 {
+				b[j] = interesting[rng.IntN(len(interesting))]
+			} else {
+				b[j] = byte(rng.IntN(256))
+			}
+		}
+		w := binary.LittleEndian.Uint64(b[:])
+		if got, want := special(w), bytewise(w); got != want {
+			t.Fatalf("special(% x) = %v, want %v", b, got, want)
+		}
 	}
 }
 
