@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -163,28 +164,35 @@ var plain = func() (t [256]bool) {
 }()
 
 // str checks the string starting at b[i] == '"' and returns the index after
-// its closing quote and whether its content is plain: no escapes and valid
-// UTF-8, so it reads as it is written.
-func (r Rules) str(b []byte, i int) (int, bool, error) {
+// its closing quote and whether it holds escapes. Invalid UTF-8 is an error
+// when checkUTF8 is set.
+func str(b []byte, i int, checkUTF8 bool) (int, bool, error) {
 	start := i
 	i++
-	isPlain := true
+	escaped := false
 	for {
-		// Eight bytes at a time while none of them needs attention.
-		for i+8 <= len(b) && !special(binary.LittleEndian.Uint64(b[i:])) {
+		// Eight bytes at a time, straight to the first that needs attention.
+		for {
+			if i+8 > len(b) {
+				for i < len(b) && plain[b[i]] {
+					i++
+				}
+				if i >= len(b) {
+					return 0, false, synErr(start, "unterminated string")
+				}
+				break
+			}
+			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			i += 8
-		}
-		for i < len(b) && plain[b[i]] {
-			i++
-		}
-		if i >= len(b) {
-			return 0, false, synErr(start, "unterminated string")
 		}
 		switch c := b[i]; {
 		case c == '"':
-			return i + 1, isPlain, nil
+			return i + 1, escaped, nil
 		case c == '\\':
-			isPlain = false
+			escaped = true
 			if i+1 >= len(b) {
 				return 0, false, synErr(i, "unterminated escape")
 			}
@@ -207,12 +215,9 @@ func (r Rules) str(b []byte, i int) (int, bool, error) {
 		case c < 0x20:
 			return 0, false, synErr(i, "control character in string")
 		default: // >= 0x80
-			ch, size := utf8.DecodeRune(b[i:])
-			if ch == utf8.RuneError && size == 1 {
-				if r.utf8 {
-					return 0, false, synErr(i, "invalid UTF-8")
-				}
-				isPlain = false
+			r, size := utf8.DecodeRune(b[i:])
+			if checkUTF8 && r == utf8.RuneError && size == 1 {
+				return 0, false, synErr(i, "invalid UTF-8")
 			}
 			i += size
 		}
@@ -224,16 +229,18 @@ const (
 	msb = 0x8080808080808080
 )
 
-// special reports whether any byte of w is a control character, '"', '\\'
-// or non-ASCII. Each term is the classic "has a zero/smaller byte" test: it
-// can only misfire above a byte that truly matches, so "any" is exact.
-func special(w uint64) bool {
+// special marks (with its top bit) every byte of w (little endian) that is a
+// control character, '"', '\\' or non-ASCII, and maybe some above the first
+// such byte. Each term is the classic "has a zero/smaller byte" test: a
+// borrow can only make it misfire above a byte that truly matches, so the
+// lowest mark is exact: the first byte that needs attention.
+func special(w uint64) uint64 {
 	ctl := (w - lsb*0x20) &^ w
 	q := w ^ (lsb * '"')
 	bs := w ^ (lsb * '\\')
 	quote := (q - lsb) &^ q
 	back := (bs - lsb) &^ bs
-	return (ctl|quote|back|w)&msb != 0
+	return (ctl | quote | back | w) & msb
 }
 
 func isHex(c byte) bool {
@@ -250,7 +257,7 @@ func (r Rules) value(b []byte, i, depth int) (int, error) {
 	}
 	switch c := b[i]; {
 	case c == '"':
-		end, _, err := r.str(b, i)
+		end, _, err := str(b, i, r.utf8)
 		return end, err
 	case c == '{':
 		return r.object(b, i, depth+1, nil)
@@ -318,55 +325,34 @@ func number(b []byte, i int) (int, error) {
 // array checks the array starting at b[i] == '[' (at nesting depth) and
 // calls elem, when not nil, with each element.
 func (r Rules) array(b []byte, i, depth int, elem func(val []byte)) (int, error) {
-	if depth > MaxDepth {
-		return 0, synErr(i, "nesting too deep")
-	}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return i + 1, nil
-	}
-	for {
+	i, done, err := open(b, i, depth, ']')
+	for !done && err == nil {
 		start := i
-		var err error
 		if i, err = r.value(b, i, depth); err != nil {
 			return 0, err
 		}
 		if elem != nil {
 			elem(b[start:i])
 		}
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return 0, synErr(i, "unterminated array")
-		}
-		if b[i] == ']' {
-			return i + 1, nil
-		}
-		if b[i] != ',' {
-			return 0, synErr(i, "expected , or ] in array")
-		}
-		i = skipWS(b, i+1)
+		i, done, err = next(b, i, ']', "unterminated array", "expected , or ] in array")
 	}
+	return i, err
 }
 
 // object checks the object starting at b[i] == '{' (at nesting depth) and
 // calls member, when not nil, with each member (see Object).
 func (r Rules) object(b []byte, i, depth int, member func(key, val []byte)) (int, error) {
-	if depth > MaxDepth {
-		return 0, synErr(i, "nesting too deep")
-	}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return i + 1, nil
-	}
-	for {
+	i, done, err := open(b, i, depth, '}')
+	for !done && err == nil {
 		if i >= len(b) || b[i] != '"' {
 			return 0, synErr(i, "expected string key")
 		}
-		kend, kplain, err := r.str(b, i)
-		if err != nil {
+		kstart := i
+		var kend int
+		var kesc bool
+		if kend, kesc, err = str(b, i, r.utf8); err != nil {
 			return 0, err
 		}
-		kstart := i
 		i = skipWS(b, kend)
 		if i >= len(b) || b[i] != ':' {
 			return 0, synErr(i, "expected : after key")
@@ -378,21 +364,42 @@ func (r Rules) object(b []byte, i, depth int, member func(key, val []byte)) (int
 		}
 		if member != nil {
 			key := b[kstart+1 : kend-1]
-			if !kplain {
+			if kesc || !r.utf8 && !utf8.Valid(key) {
 				key, _ = decode(b[kstart:kend])
 			}
 			member(key, b[vstart:i])
 		}
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return 0, synErr(i, "unterminated object")
-		}
-		if b[i] == '}' {
-			return i + 1, nil
-		}
-		if b[i] != ',' {
-			return 0, synErr(i, "expected , or } in object")
-		}
-		i = skipWS(b, i+1)
+		i, done, err = next(b, i, '}', "unterminated object", "expected , or } in object")
 	}
+	return i, err
+}
+
+// open enters the array or object opening at b[i], at nesting depth, and
+// returns the index of its first value, or the index after it and done
+// when it is empty (closer follows).
+func open(b []byte, i, depth int, closer byte) (int, bool, error) {
+	if depth > MaxDepth {
+		return 0, false, synErr(i, "nesting too deep")
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == closer {
+		return i + 1, true, nil
+	}
+	return i, false, nil
+}
+
+// next reads what follows a value at b[i] inside an array or object: a comma
+// (it returns the index of the next value) or closer (the index after it,
+// and done).
+func next(b []byte, i int, closer byte, unterminated, expected string) (int, bool, error) {
+	i = skipWS(b, i)
+	switch {
+	case i >= len(b):
+		return 0, false, synErr(i, unterminated)
+	case b[i] == closer:
+		return i + 1, true, nil
+	case b[i] != ',':
+		return 0, false, synErr(i, expected)
+	}
+	return skipWS(b, i+1), false, nil
 }

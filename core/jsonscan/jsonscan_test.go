@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io/fs"
 	"maps"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -112,16 +113,18 @@ func TestObjectMembers(t *testing.T) {
 	}
 }
 
+// TestSpecialMatchesBytewise: special's lowest mark is the first byte that
+// needs attention in a string, and it marks none when no byte does.
 func TestSpecialMatchesBytewise(t *testing.T) {
-	bytewise := func(w uint64) bool {
+	first := func(w uint64) int { // index of the first special byte, or 8
 		var b [8]byte
 		binary.LittleEndian.PutUint64(b[:], w)
-		for _, c := range b {
+		for i, c := range b {
 			if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-				return true
+				return i
 			}
 		}
-		return false
+		return 8
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	interesting := []byte{0, 0x1f, 0x20, 0x21, '"', '#', '[', '\\', ']', 0x7e, 0x7f, 0x80, 0xff, 'a'}
@@ -135,8 +138,12 @@ func TestSpecialMatchesBytewise(t *testing.T) {
 			}
 		}
 		w := binary.LittleEndian.Uint64(b[:])
-		if got, want := special(w), bytewise(w); got != want {
-			t.Fatalf("special(% x) = %v, want %v", b, got, want)
+		got := 8
+		if m := special(w); m != 0 {
+			got = bits.TrailingZeros64(m) >> 3
+		}
+		if want := first(w); got != want {
+			t.Fatalf("special(% x) marks byte %d first, want %d", b, got, want)
 		}
 	}
 }
@@ -163,57 +170,37 @@ func FuzzScan(f *testing.F) {
 		}
 		for _, r := range []Rules{Std, UTF8} {
 			ok := valid && (r == Std || utf8.Valid(b))
-			checkObject(t, r, b, ok)
-			checkArray(t, r, b, ok)
+			members := map[string]json.RawMessage{}
+			err := r.Object(b, func(k, v []byte) {
+				members[string(k)] = v
+				checkString(t, v)
+			})
+			check(t, "Object", b, ok, members, err, ErrNotObject)
+			elems := []json.RawMessage{}
+			err = r.Array(b, func(v []byte) { elems = append(elems, v) })
+			check(t, "Array", b, ok, elems, err, ErrNotArray)
 		}
 	})
 }
 
-// checkObject compares r.Object with encoding/json on b, which is valid
-// under r when ok.
-func checkObject(t *testing.T, r Rules, b []byte, ok bool) {
+// check compares the outcome of a scan of b (got, err) with encoding/json
+// decoding b into a T; ok tells whether b is valid under the rules used.
+func check[T map[string]json.RawMessage | []json.RawMessage](t *testing.T, what string, b []byte, ok bool, got T, err, notKind error) {
 	t.Helper()
-	got := map[string]json.RawMessage{}
-	err := r.Object(b, func(k, v []byte) {
-		got[string(k)] = v
-		checkString(t, v)
-	})
-	var want map[string]json.RawMessage
-	isObject := ok && json.Unmarshal(b, &want) == nil && want != nil
+	var want T
+	isKind := ok && json.Unmarshal(b, &want) == nil && want != nil
 	var se *SyntaxError
 	switch {
-	case isObject && err != nil:
-		t.Fatalf("%+v.Object(%q) = %v, encoding/json decodes an object", r, b, err)
-	case isObject:
+	case isKind && err != nil:
+		t.Fatalf("%s(%q) = %v, encoding/json decodes it", what, b, err)
+	case isKind:
 		if diff := cmp.Diff(want, got); diff != "" {
-			t.Fatalf("%+v.Object(%q) members (-encoding/json +scanner):\n%s", r, b, diff)
+			t.Fatalf("%s(%q) (-encoding/json +scanner):\n%s", what, b, diff)
 		}
-	case ok && err != ErrNotObject:
-		t.Fatalf("%+v.Object(%q) = %v, want ErrNotObject", r, b, err)
+	case ok && err != notKind:
+		t.Fatalf("%s(%q) = %v, want %v", what, b, err, notKind)
 	case !ok && !errors.As(err, &se):
-		t.Fatalf("%+v.Object(%q) = %v, want a *SyntaxError", r, b, err)
-	}
-}
-
-// checkArray is checkObject for r.Array.
-func checkArray(t *testing.T, r Rules, b []byte, ok bool) {
-	t.Helper()
-	got := []json.RawMessage{}
-	err := r.Array(b, func(v []byte) { got = append(got, v) })
-	var want []json.RawMessage
-	isArray := ok && json.Unmarshal(b, &want) == nil && want != nil
-	var se *SyntaxError
-	switch {
-	case isArray && err != nil:
-		t.Fatalf("%+v.Array(%q) = %v, encoding/json decodes an array", r, b, err)
-	case isArray:
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Fatalf("%+v.Array(%q) elements (-encoding/json +scanner):\n%s", r, b, diff)
-		}
-	case ok && err != ErrNotArray:
-		t.Fatalf("%+v.Array(%q) = %v, want ErrNotArray", r, b, err)
-	case !ok && !errors.As(err, &se):
-		t.Fatalf("%+v.Array(%q) = %v, want a *SyntaxError", r, b, err)
+		t.Fatalf("%s(%q) = %v, want a *SyntaxError", what, b, err)
 	}
 }
 
