@@ -111,8 +111,9 @@ func (r Rules) whole(b []byte, open byte, member func(key, val []byte), elem fun
 	return nil
 }
 
-// String returns the content of a raw JSON string value with its escapes
-// decoded, and true; nil and false when val is not a string. Invalid UTF-8
+// String returns the content of a raw JSON string value (one a scan handed
+// back: valid JSON) with its escapes decoded, and true; nil and false when
+// val is not a string. Invalid UTF-8
 // (possible under Std) becomes U+FFFD as encoding/json decodes it. The
 // result points into val unless something had to be decoded.
 func String(val []byte) ([]byte, bool) {
