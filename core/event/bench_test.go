@@ -3,8 +3,12 @@ package event
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
 )
 
 // BenchmarkScanBuild: the importer's CPU path per line — scan, parse, build
@@ -36,4 +40,30 @@ func BenchmarkScanBuild(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// BenchmarkParseLine: ParseLine alone (validation and the members of a line)
+// over the lines of the default corpus, every shape included.
+func BenchmarkParseLine(b *testing.B) {
+	repo, _ := fixture.Default(b)
+	var lines [][]byte
+	var size int64
+	files, _ := filepath.Glob(filepath.Join(repo, "kitty-specs", "*", "status.events.jsonl"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for line := range bytes.Lines(data) {
+			lines = append(lines, line)
+			size += int64(len(line))
+		}
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, line := range lines {
+			_, _ = ParseLine(testFile, i+1, line)
+		}
+	}
 }

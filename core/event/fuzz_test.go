@@ -115,28 +115,3 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	r.data = r.data[n:]
 	return n, nil
 }
-
-// FuzzTopLevel: the hand-written member walker agrees with encoding/json's
-// map decoding on every valid JSON object.
-func FuzzTopLevel(f *testing.F) {
-	f.Add([]byte(`{"event_id": "a", "x": {"to_lane": "no"}, "to_lane": "yes", "event_id": "b"}`))
-	f.Fuzz(func(t *testing.T, obj []byte) {
-		if !json.Valid(obj) || len(bytes.TrimLeft(obj, " \t\r\n")) == 0 || bytes.TrimLeft(obj, " \t\r\n")[0] != '{' {
-			return
-		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(obj, &m); err != nil {
-			t.Fatal(err)
-		}
-		got := topLevel(obj)
-		for name, val := range map[string][]byte{
-			"event_id": got.eventID, "event_type": got.eventType, "kind": got.kind, "wp_id": got.wpID,
-			"from_lane": got.fromLane, "to_lane": got.toLane, "at": got.at, "timestamp": got.timestamp,
-			"mission_slug": got.missionSlug,
-		} {
-			if !bytes.Equal(val, m[name]) {
-				t.Fatalf("%s: walker %q, encoding/json %q", name, val, m[name])
-			}
-		}
-	})
-}

@@ -1,9 +1,11 @@
 // Package event owns the reading of `kitty-specs/<mission>/status.events.jsonl`
 // lines, the upload envelope built around them (CONTRACTS §9, WIRE "Events")
-// and ULID generation for new event ids. It also holds the rules every reader
-// of those lines shares — what a lane transition is (IsLaneTransition) and how
-// a line's time is read (TimeValue) — so the status reader (core/mission) and
-// the uploader cannot disagree.
+// and ULID generation for new event ids. Every reader of those lines goes
+// through it: the one scan of a line (ScanLine: validation and the top-level
+// members in one pass, with core/jsonscan), what a lane transition is
+// (IsLaneTransition) and how a line's time is read (TimeValue) — so the
+// status reader (core/mission, which reads the files' bytes and hands each
+// line here) and the uploader (ParseLine, Scanner) cannot disagree.
 //
 // It is pure: it never opens, locks or writes files, never talks to the
 // network and never reads `.kittify/config.yaml` (project identity is passed
@@ -19,6 +21,8 @@ import (
 	"path/filepath"
 	"time"
 	"unicode/utf8"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/jsonscan"
 )
 
 // MaxLineBytes is the longest line accepted. Longer lines are malformed: an
@@ -69,8 +73,9 @@ func (e *LineError) Error() string {
 
 func (e *LineError) Unwrap() error { return e.Err }
 
-// ErrNotObject is the cause of a LineError for valid JSON that is not an object.
-var ErrNotObject = errors.New("not a JSON object")
+// ErrNotObject is the cause of a LineError for valid JSON that is not an
+// object (jsonscan.ErrNotObject, so errors.Is holds across the readers).
+var ErrNotObject = jsonscan.ErrNotObject
 
 // ParseLine parses one line of the events file named file (used for messages
 // and for the mission slug). raw may carry its line terminator. A line
@@ -91,43 +96,26 @@ func ParseLine(file string, number int, raw []byte) (Line, error) {
 		return fail(errors.New("empty line"))
 	case len(raw) > MaxLineBytes:
 		return fail(fmt.Errorf("line longer than %d bytes", MaxLineBytes))
-	case !utf8.Valid(raw):
-		// The host parses the batch as UTF-8 JSON; one such line would make
-		// it refuse the whole batch.
-		return fail(errors.New("line is not valid UTF-8"))
-	case raw[0] != '{':
-		if json.Valid(raw) {
-			return fail(ErrNotObject)
-		}
 	}
-	if !json.Valid(raw) {
-		// Decode again only to name the position of the error.
-		err := json.Unmarshal(raw, new(json.RawMessage))
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return fail(fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, se))
-		}
-		return fail(errors.New("invalid JSON"))
+	var m Members
+	if err := ScanLine(raw, &m); err != nil {
+		return fail(lineFault(raw, err))
 	}
-	fields := topLevel(raw)
-	id, isString := stringField(fields.eventID)
-	if !isString && !isNull(fields.eventID) {
+	id, isString := stringField(m.EventID)
+	if !isString && !isNull(m.EventID) {
 		return fail(errors.New("event_id is not a string"))
 	}
 	l.EventID = id
-	l.EventType, _ = stringField(fields.eventType)
-	l.Kind, _ = stringField(fields.kind)
-	l.WPID, _ = stringField(fields.wpID)
-	l.FromLane, _ = stringField(fields.fromLane)
-	l.ToLane, _ = stringField(fields.toLane)
-	l.Transition = IsLaneTransition(fields.wpID, fields.toLane, fields.eventType, fields.kind)
-	l.At = TimeValue(fields.at)
-	if l.At.IsZero() {
-		l.At = TimeValue(fields.timestamp)
-	}
+	l.EventType, _ = stringField(m.EventType)
+	l.Kind, _ = stringField(m.Kind)
+	l.WPID, _ = stringField(m.WPID)
+	l.FromLane, _ = stringField(m.FromLane)
+	l.ToLane, _ = stringField(m.ToLane)
+	l.Transition = m.Transition()
+	l.At = m.Time()
 	l.Mission = missionFromPath(file)
 	if l.Mission == "" {
-		l.Mission, _ = stringField(fields.missionSlug)
+		l.Mission, _ = stringField(m.MissionSlug)
 	}
 	l.Raw = json.RawMessage(raw)
 	return l, nil
@@ -145,20 +133,31 @@ func missionFromPath(file string) string {
 	return dir
 }
 
+// lineFault names what is wrong with a line ScanLine refused, in the
+// words of the uploader's reports: an encoding (UTF-8) fault first, then
+// encoding/json's description of a syntax error. The line is decoded again
+// only on this path, to name the error.
+func lineFault(raw []byte, err error) error {
+	switch {
+	case !utf8.Valid(raw):
+		// The host parses the batch as UTF-8 JSON; one such line would make
+		// it refuse the whole batch.
+		return errors.New("line is not valid UTF-8")
+	case errors.Is(err, ErrNotObject):
+		return ErrNotObject
+	}
+	var se *json.SyntaxError
+	if errors.As(json.Unmarshal(raw, new(json.RawMessage)), &se) {
+		return fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, se)
+	}
+	return errors.New("invalid JSON")
+}
+
 // stringField returns a JSON string's value; ok is false for absent, null or
 // non-string values. raw must be valid JSON.
 func stringField(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' {
-		return "", false
-	}
-	if body := raw[1 : len(raw)-1]; !hasBackslash(body) {
-		return string(body), true
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
+	s, ok := jsonscan.String(raw)
+	return string(s), ok
 }
 
 func isNull(raw []byte) bool { return len(raw) == 0 || string(raw) == "null" }

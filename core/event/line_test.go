@@ -145,3 +145,27 @@ func TestParseTime(t *testing.T) {
 		})
 	}
 }
+
+// TestScanLine: the members are the top-level ones only, the last of a
+// repeated key, matched after decoding escapes; faults are the scanner's.
+func TestScanLine(t *testing.T) {
+	var m Members
+	line := `{"wp_id": "WP01", "payload": {"to_lane": "no"}, "to_\u006cane": "done", "actor": {"name": "a"}, "review_ref": null, "wp_id": "WP02"}`
+	if err := ScanLine([]byte(line), &m); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{"wp_id": string(m.WPID), "to_lane": string(m.ToLane), "actor": string(m.Actor), "review_ref": string(m.ReviewRef), "kind": string(m.Kind)}
+	want := map[string]string{"wp_id": `"WP02"`, "to_lane": `"done"`, "actor": `{"name": "a"}`, "review_ref": "null", "kind": ""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("members (-want +got):\n%s", diff)
+	}
+	if !m.Transition() {
+		t.Error("not a transition")
+	}
+	if err := ScanLine([]byte("[1]"), &m); !errors.Is(err, ErrNotObject) {
+		t.Errorf("ScanLine of an array = %v, want ErrNotObject", err)
+	}
+	if err := ScanLine([]byte(`{"a": "`), &m); err == nil || err.Error() != "invalid JSON at byte 6: unterminated string" {
+		t.Errorf("ScanLine of a cut line = %v", err)
+	}
+}

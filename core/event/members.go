@@ -1,122 +1,67 @@
 package event
 
-import "encoding/json"
+import (
+	"time"
 
-// lineFields are the top-level members ParseLine reads, as raw JSON values.
-type lineFields struct {
-	eventID, eventType, kind, wpID, fromLane, toLane, at, timestamp, missionSlug []byte
+	"github.com/spec-kitty/spec-kitty-sync/core/jsonscan"
+)
+
+// Members are the top-level members of a line that the readers of the
+// events file use, as raw JSON values pointing into the line: nil when
+// absent, the last value when a key is repeated (as Python's json keeps).
+// Keys match exactly, escapes decoded (unlike encoding/json's struct
+// decoding, which folds case). ParseLine (the uploader) and the status
+// reader (core/mission) both take a line's fields from here.
+type Members struct {
+	EventID, EventType, Kind, WPID, FromLane, ToLane []byte
+	At, Timestamp, MissionSlug, Actor, ReviewRef     []byte
 }
 
-// topLevel fills f from the members of obj, a JSON object that json.Valid
-// accepted. Keys match exactly (unlike encoding/json's struct decoding, which
-// folds case); a repeated key keeps its last value, as Python's json does.
-// It replaces decoding into a map, which cost most of an import's time.
-func topLevel(obj []byte) (f lineFields) {
-	i := skipSpace(obj, 0) + 1 // past '{'
-	for {
-		i = skipSpace(obj, i)
-		if i >= len(obj) || obj[i] != '"' {
-			return f // '}' (or, defensively, anything unexpected)
-		}
-		keyEnd := stringEnd(obj, i)
-		key := obj[i+1 : keyEnd-1]
-		if hasBackslash(key) {
-			var decoded string
-			json.Unmarshal(obj[i:keyEnd], &decoded) // valid JSON: cannot fail
-			key = []byte(decoded)
-		}
-		i = skipSpace(obj, keyEnd) + 1 // past ':'
-		i = skipSpace(obj, i)
-		end := valueEnd(obj, i)
-		val := obj[i:end]
+// ScanLine checks, in one pass, that line (surrounding JSON whitespace
+// allowed; no byte order mark) is one JSON object in UTF-8, and fills m from
+// its top-level members. It returns a *jsonscan.SyntaxError naming the first
+// fault, or ErrNotObject for valid JSON of another kind; m is then partly
+// filled. It applies no length limit (MaxLineBytes is the callers').
+func ScanLine(line []byte, m *Members) error {
+	*m = Members{}
+	return jsonscan.UTF8.Object(line, func(key, val []byte) {
 		switch string(key) {
 		case "event_id":
-			f.eventID = val
+			m.EventID = val
 		case "event_type":
-			f.eventType = val
+			m.EventType = val
 		case "kind":
-			f.kind = val
+			m.Kind = val
 		case "wp_id":
-			f.wpID = val
+			m.WPID = val
 		case "from_lane":
-			f.fromLane = val
+			m.FromLane = val
 		case "to_lane":
-			f.toLane = val
+			m.ToLane = val
 		case "at":
-			f.at = val
+			m.At = val
 		case "timestamp":
-			f.timestamp = val
+			m.Timestamp = val
 		case "mission_slug":
-			f.missionSlug = val
+			m.MissionSlug = val
+		case "actor":
+			m.Actor = val
+		case "review_ref":
+			m.ReviewRef = val
 		}
-		i = skipSpace(obj, end)
-		if i >= len(obj) || obj[i] != ',' {
-			return f
-		}
-		i++
-	}
+	})
 }
 
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
+// Transition is CONTRACTS §9's verdict on the line (IsLaneTransition).
+func (m *Members) Transition() bool {
+	return IsLaneTransition(m.WPID, m.ToLane, m.EventType, m.Kind)
 }
 
-func hasBackslash(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return true
-		}
+// Time is the line's time: `at`, else `timestamp` (TimeValue); zero when
+// neither is usable.
+func (m *Members) Time() time.Time {
+	if t := TimeValue(m.At); !t.IsZero() {
+		return t
 	}
-	return false
-}
-
-// stringEnd returns the index just past the string starting at b[i] == '"'.
-func stringEnd(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
-
-// valueEnd returns the index just past the JSON value starting at b[i].
-func valueEnd(b []byte, i int) int {
-	if i >= len(b) {
-		return len(b)
-	}
-	switch b[i] {
-	case '"':
-		return stringEnd(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				i = stringEnd(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return len(b)
-	default: // number, true, false, null
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return i
-			}
-		}
-		return len(b)
-	}
+	return TimeValue(m.Timestamp)
 }

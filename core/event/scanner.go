@@ -3,10 +3,11 @@ package event
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/jsonscan"
 )
 
 // Scanner reads the complete lines of an events file from a byte offset, so
@@ -51,7 +52,7 @@ func (s *Scanner) Scan() bool {
 		if !complete {
 			// Unterminated tail: take it only if it is whole already.
 			trimmed := bytes.Trim(raw, " \t\r\n")
-			if tooLong || len(trimmed) == 0 || !json.Valid(trimmed) {
+			if tooLong || len(trimmed) == 0 || !jsonscan.Std.Valid(trimmed) {
 				s.done = true
 				return false
 			}

@@ -3,6 +3,8 @@ package event
 import (
 	"strconv"
 	"time"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/jsonscan"
 )
 
 // The one timestamp reader of event lines, used by the status reader
@@ -38,13 +40,9 @@ func TimeValue(raw []byte) time.Time {
 	var t time.Time
 	switch c := raw[0]; {
 	case c == '"':
-		body := raw[1 : len(raw)-1]
-		if hasBackslash(body) {
-			s, ok := stringField(raw)
-			if !ok {
-				return time.Time{}
-			}
-			return ParseTime(s)
+		body, ok := jsonscan.String(raw)
+		if !ok {
+			return time.Time{}
 		}
 		return parseTimeText(body)
 	case c == '-' || (c >= '0' && c <= '9'):

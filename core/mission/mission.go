@@ -9,8 +9,11 @@
 // appends). A repository is untrusted input (CONTRACTS §10, confine.go):
 // every file it reads or writes must resolve inside the repo's real
 // kitty-specs/ and be a regular file; reads are bounded and events files
-// are streamed. Reading is tolerant: unknown fields are ignored, malformed lines
-// are counted and skipped, unknown lanes are counted under their own name.
+// are streamed. The bytes are read here; each line is scanned by
+// core/event (event.ScanLine), the uploader's own scan, so `status` and the
+// uploader cannot read a line differently. Reading is tolerant: unknown
+// fields are ignored, malformed lines are counted and skipped, unknown lanes
+// are counted under their own name.
 //
 // The current lane of a WP follows the Python reducer
 // (specify_cli/status/reducer.py): lane transitions are de-duplicated by

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/jsonscan"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 )
 
@@ -227,41 +228,31 @@ func (w *worker) read(c *confiner, name string) (*Mission, bool) {
 func parseMeta(data []byte) (Meta, error) {
 	var m Meta
 	var slug, title string
-	err := walkObject(data, func(key []byte, esc bool, val []byte) {
-		if esc {
-			s, ok := unescape(key)
-			if !ok {
-				return
-			}
-			key = []byte(s)
-		}
-		str := func() string {
-			s, _ := stringValue(val)
-			return string(s)
-		}
+	err := jsonscan.UTF8.Object(data, func(key, val []byte) {
+		text := func() string { return string(str(val)) }
 		switch string(key) {
 		case "mission_slug":
-			m.Slug = str()
+			m.Slug = text()
 		case "slug":
-			slug = str()
+			slug = text()
 		case "friendly_name":
-			m.FriendlyName = str()
+			m.FriendlyName = text()
 		case "title":
-			title = str()
+			title = text()
 		case "mission_id":
-			m.MissionID = str()
+			m.MissionID = text()
 		case "mission_number":
-			if s, ok := stringValue(val); ok {
+			if s, ok := jsonscan.String(val); ok {
 				m.Number = string(s)
-			} else if len(val) > 0 && (val[0] == '-' || isDigit(val[0])) {
+			} else if len(val) > 0 && (val[0] == '-' || val[0] >= '0' && val[0] <= '9') {
 				m.Number = string(val)
 			}
 		case "mission_type":
-			m.Type = str()
+			m.Type = text()
 		case "created_at":
-			m.CreatedAt = str()
+			m.CreatedAt = text()
 		case "target_branch":
-			m.TargetBranch = str()
+			m.TargetBranch = text()
 		}
 	})
 	if err != nil {

@@ -2,10 +2,8 @@ package mission
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -14,36 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/event"
+	"github.com/spec-kitty/spec-kitty-sync/core/jsonscan"
 )
-
-func TestSpecialMatchesBytewise(t *testing.T) {
-	bytewise := func(w uint64) bool {
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], w)
-		for _, c := range b {
-			if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-				return true
-			}
-		}
-		return false
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	interesting := []byte{0, 0x1f, 0x20, 0x21, '"', '#', '[', '\\', ']', 0x7e, 0x7f, 0x80, 0xff, 'a'}
-	for i := range 200000 {
-		var b [8]byte
-		for j := range b {
-			if i%2 == 0 {
-				b[j] = interesting[rng.IntN(len(interesting))]
-			} else {
-				b[j] = byte(rng.IntN(256))
-			}
-		}
-		w := binary.LittleEndian.Uint64(b[:])
-		if got, want := special(w), bytewise(w); got != want {
-			t.Fatalf("special(% x) = %v, want %v", b, got, want)
-		}
-	}
-}
 
 func TestParseLine(t *testing.T) {
 	at := time.Date(2026, 8, 17, 13, 32, 0, 274162000, time.UTC)
@@ -127,7 +97,7 @@ func TestParseLine(t *testing.T) {
 		{name: "invalid UTF-8", line: "{\"a\": \"\xff\"}", err: "invalid UTF-8"},
 		{name: "empty", line: "", err: "empty input"},
 		{name: "blank", line: "   ", err: "empty input"},
-		{name: "too deep", line: `{"a": ` + strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth) + `}`, err: "nesting too deep"},
+		{name: "too deep", line: `{"a": ` + strings.Repeat("[", jsonscan.MaxDepth) + strings.Repeat("]", jsonscan.MaxDepth) + `}`, err: "nesting too deep"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/event"
 )
 
 // Reduce reads the content of one status.events.jsonl into a Status. It never
@@ -41,7 +43,7 @@ type reducer struct {
 	br    *bufio.Reader
 	long  []byte // a line longer than br's buffer, up to MaxLineBytes
 	arena arena
-	rec   rawRecord
+	m     event.Members
 	trans []transition
 	seen  seenIDs
 	index map[string]int
@@ -87,7 +89,7 @@ var bom = []byte("\xef\xbb\xbf")
 
 func isBlank(line []byte) bool {
 	for _, c := range line {
-		if !isWS(c) {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
 			return false
 		}
 	}
@@ -195,33 +197,35 @@ func (r *reducer) line(st *Status, lineNo int, line []byte) {
 		return
 	}
 	st.Stats.Lines++
-	rec := &r.rec
-	if err := parseRaw(line, rec); err != nil {
+	m := &r.m
+	if err := event.ScanLine(line, m); err != nil {
 		st.Stats.Malformed++
 		if len(st.Malformed) < MaxIssuesKept {
 			st.Malformed = append(st.Malformed, LineIssue{Line: lineNo, Err: err.Error()})
 		}
 		return
 	}
-	at := rec.when()
+	at := m.Time()
 	if at.After(st.LastActivity) {
 		st.LastActivity = at
 	}
-	if !rec.transition() {
+	if !m.Transition() {
 		st.Stats.Other++
 		return
 	}
+	toLane, fromLane := str(m.ToLane), str(m.FromLane)
+	reviewRef := m.ReviewRef != nil && string(m.ReviewRef) != "null"
 	// The line's buffer is reused for the next line: keep copies.
 	r.trans = append(r.trans, transition{
 		at:      at,
-		eventID: r.arena.copy(rec.eventID),
-		wpID:    r.arena.copy(rec.wpID),
-		toLane:  r.arena.copy(rec.toLane),
-		actor:   r.arena.copy(rec.actor),
+		eventID: r.arena.copy(str(m.EventID)),
+		wpID:    r.arena.copy(str(m.WPID)),
+		toLane:  r.arena.copy(toLane),
+		actor:   r.arena.copy(m.Actor),
 		line:    lineNo,
 		// A review rollback, as the Python reducer defines it.
-		rollback: string(rec.toLane) == string(InProgress) &&
-			(string(rec.fromLane) == string(InReview) || string(rec.fromLane) == string(ForReview) && rec.reviewRef),
+		rollback: string(toLane) == string(InProgress) &&
+			(string(fromLane) == string(InReview) || string(fromLane) == string(ForReview) && reviewRef),
 	})
 }
 

@@ -18,8 +18,8 @@ type envelopeIn struct {
 	ProjectSlug any             `json:"project_slug"`
 }
 
-// parseBatchStd is the straightforward encoding/json parser the fast one in
-// scan.go must agree with.
+// parseBatchStd is the straightforward encoding/json parser the fast one
+// (parseBatch, over core/jsonscan) must agree with.
 func parseBatchStd(plain []byte) ([]parsedEvent, error) {
 	var batch struct {
 		Events *[]json.RawMessage `json:"events"`
