@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
@@ -51,7 +52,11 @@ func uploadEmitted(ctx context.Context, env *Env, repo string, line mission.Line
 		fmt.Fprintf(env.Stderr, "spec-kitty: event queued; it will be uploaded once this is fixed:\n%s\n\n%s\n", term.Lines(res.Message), term.Lines(res.NextAction))
 		return nil
 	}
-	out := newLauncher(env).EnsureRunning(ctx, policy.RemoteRequired)
+	// A running daemon is told which file to import: its woken cycle then
+	// reads that file alone, not every mission of every repository.
+	l := newLauncher(env)
+	l.Wake = localapi.SyncRequest{Repo: repo, Files: []string{line.Path}}
+	out := l.EnsureRunning(ctx, policy.RemoteRequired)
 	if why, failed := strings.CutPrefix(out.SkippedReason, policy.ReasonStartFailed+": "); failed {
 		// The event is written and queued: a daemon that cannot start is a
 		// warning here, not a failure of the emit.

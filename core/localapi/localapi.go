@@ -84,6 +84,13 @@ type SyncRequest struct {
 	// refuses anything else with 400. Front-ends send it instead of writing
 	// the queue themselves.
 	Repo string `json:"repo,omitempty"`
+	// Files, when set (with Repo), are the events files of Repo that just
+	// got new lines — `kitty-specs/<mission>/status.events.jsonl` under
+	// Repo, as `status emit` names the file it appended. The daemon's woken
+	// cycle then imports only these instead of scanning every mission of
+	// every repository (its periodic cycle still scans them all). An older
+	// daemon ignores the field and runs a full cycle.
+	Files []string `json:"files,omitempty"`
 }
 
 // MaxRequestBody bounds a request body of the local API.
@@ -141,6 +148,12 @@ func (c *Client) SyncRepo(ctx context.Context, repo string) (registered bool, er
 	var a Accepted
 	err = c.do(ctx, http.MethodPost, RouteSync, SyncRequest{Repo: repo}, &a)
 	return a.Registered, err
+}
+
+// SyncFiles asks the daemon to run a cycle now that imports the named
+// events files of repo (see SyncRequest.Files).
+func (c *Client) SyncFiles(ctx context.Context, repo string, files []string) error {
+	return c.do(ctx, http.MethodPost, RouteSync, SyncRequest{Repo: repo, Files: files}, nil)
 }
 
 // Reload asks the daemon to re-read config and session.

@@ -201,6 +201,38 @@ func (e *Engine) Cycle(ctx context.Context) (Report, error) {
 	return rep, ierr
 }
 
+// CycleFiles is a cycle that imports only the named events files (by
+// repository) instead of every mission of every registered repository: the
+// daemon runs it when a wake request names the file just appended, so its
+// cost does not grow with the number of missions. It uploads what is queued,
+// imports the files, and uploads what they added.
+func (e *Engine) CycleFiles(ctx context.Context, files map[string][]string) (Report, error) {
+	var rep Report
+	uerr := e.Upload(ctx, &rep)
+	repos := make([]string, 0, len(files))
+	for repo := range files {
+		repos = append(repos, repo)
+	}
+	sort.Strings(repos)
+	var ierr error
+	for _, repo := range repos {
+		n, err := e.ImportFiles(ctx, repo, files[repo]...)
+		rep.Imported += n
+		if err != nil && ctx.Err() == nil {
+			e.log().Warn("import", "repo", repo, "error", err.Error())
+			ierr = errors.Join(ierr, err)
+		}
+	}
+	if uerr == nil && rep.Imported > 0 {
+		uerr = e.Upload(ctx, &rep)
+	}
+	e.finish(ctx, &rep)
+	if uerr != nil {
+		return rep, uerr
+	}
+	return rep, ierr
+}
+
 // finish fills the report's queue figures and the time the next cycle is
 // due, and gives back the space of a drained queue (queue.Compact).
 func (e *Engine) finish(ctx context.Context, rep *Report) {
