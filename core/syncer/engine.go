@@ -1,11 +1,13 @@
 package syncer
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -300,7 +302,9 @@ func (e *Engine) importAll(ctx context.Context, only string) (int, []string, err
 		if ctx.Err() != nil {
 			return total, warns, ctx.Err()
 		}
-		if errors.Is(err, queue.ErrQueueFull) {
+		if errors.Is(err, queue.ErrQueueFull) || queue.IsDiskFull(err) {
+			// A full disk fails every repo alike: a cycle error (the
+			// daemon's state shows it), not a warning about this one.
 			return total, warns, err
 		}
 		if err != nil {
@@ -312,6 +316,76 @@ func (e *Engine) importAll(ctx context.Context, only string) (int, []string, err
 		e.step(PhaseRead, len(repos), len(repos))
 	}
 	return total, warns, nil
+}
+
+// UnimportedLines counts the lines of every registered repo's events files
+// that lie beyond their import cursors: kept in their files, not queued yet
+// (e.g. when a full disk stopped the import). It only reads, so it works on
+// a full disk.
+func (e *Engine) UnimportedLines(ctx context.Context) (int, error) {
+	repos, err := e.Queue.Repos(ctx)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, r := range repos {
+		files, err := filepath.Glob(filepath.Join(r.Path, paths.SpecsDir, "*", paths.EventsFileName))
+		if err != nil {
+			return total, err
+		}
+		cursors, err := e.Queue.Cursors(ctx, r.Path)
+		if err != nil {
+			return total, err
+		}
+		at := make(map[string]int64, len(cursors))
+		for _, c := range cursors {
+			at[c.Path] = c.Offset
+		}
+		for _, f := range files {
+			n, err := linesFrom(f, at[f])
+			if err != nil {
+				continue // unreadable: the import says why
+			}
+			total += n
+		}
+	}
+	return total, nil
+}
+
+// linesFrom counts the lines of path from byte offset on (a last line
+// without a newline included).
+func linesFrom(path string, offset int64) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() < offset {
+		return 0, err // a truncated file is re-read from the start by the import
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 64<<10)
+	n, last := 0, byte('\n')
+	for {
+		k, err := f.Read(buf)
+		if k > 0 {
+			n += bytes.Count(buf[:k], []byte{'\n'})
+			last = buf[k-1]
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	if last != '\n' {
+		n++
+	}
+	return n, nil
 }
 
 // Vanished reports whether a registered repo is gone: its directory no

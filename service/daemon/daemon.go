@@ -27,6 +27,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
+	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 )
@@ -446,6 +447,9 @@ func (d *daemon) cycle(ctx context.Context, woken bool) Report {
 		if errors.Is(err, syncer.ErrNotSignedIn) {
 			d.state.LastErrorState = "missing_auth"
 		}
+		if queue.IsDiskFull(err) {
+			d.state.LastErrorState = localapi.ErrorDiskFull
+		}
 		d.log.Warn("sync cycle failed", "error", err.Error(), "consecutive_failures", d.state.ConsecutiveFailures)
 	} else if err == nil {
 		d.state.ConsecutiveFailures = 0
@@ -477,7 +481,37 @@ func (d *daemon) writeState() error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(d.o.Home.DaemonState(), b, 0o600)
+	err = atomicfile.Write(d.o.Home.DaemonState(), b, 0o600)
+	if queue.IsDiskFull(err) {
+		// A full disk has no room for the new copy, but the state file's
+		// own block is allocated: overwrite it in place, so displays show
+		// the failing cycle instead of the last healthy one.
+		return overwrite(d.o.Home.DaemonState(), b)
+	}
+	return err
+}
+
+// overwrite replaces the content of the existing file path in place (not
+// atomically: the fallback when there is no room for a new copy).
+func overwrite(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(b)))
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("overwrite %s: %w", path, err)
+	}
+	return nil
 }
 
 // listen opens the Unix socket, replacing a stale one (we hold the lock, so
