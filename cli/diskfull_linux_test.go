@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -23,6 +22,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/hosted/hostedtest"
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
+	"github.com/spec-kitty/spec-kitty-sync/internal/nstest"
 )
 
 const diskFullHelperEnv = "SPEC_KITTY_TEST_DISKFULL_HELPER"
@@ -31,33 +31,10 @@ const diskFullHelperEnv = "SPEC_KITTY_TEST_DISKFULL_HELPER"
 // the state home is a small tmpfs that the test fills: a real full
 // filesystem (ENOSPC, SQLITE_FULL), not a simulated error. Creating the
 // namespace needs root or unprivileged user namespaces; without them the
-// test skips, saying so (under CI=true it fails instead).
+// test skips, saying so (under CI=true it fails instead: nstest.Run).
 func TestDiskFull(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestDiskFullHelper$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), diskFullHelperEnv+"=1")
-	attr := &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
-	if os.Geteuid() != 0 {
-		attr.Cloneflags = syscall.CLONE_NEWUSER
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
-	}
-	cmd.SysProcAttr = attr
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cannot create a mount namespace for the full-disk test (needed under CI=true): %v", err)
-		}
-		t.Skipf("no full filesystem to test with: cannot create a mount namespace for a small tmpfs (needs root or user namespaces): %v", err)
-	}
-	err := cmd.Wait()
-	if bytes.Contains(out.Bytes(), []byte("--- SKIP: TestDiskFullHelper")) && os.Getenv("CI") != "true" {
-		t.Skipf("helper skipped:\n%s", out.Bytes())
-	}
-	if err != nil || !bytes.Contains(out.Bytes(), []byte("--- PASS: TestDiskFullHelper")) {
-		t.Fatalf("full-disk helper failed: %v\n%s", err, out.Bytes())
-	}
-	t.Logf("%s", out.Bytes())
+	out := nstest.Run(t, "TestDiskFullHelper", syscall.CLONE_NEWNS, []string{diskFullHelperEnv + "=1"})
+	t.Logf("%s", out)
 }
 
 // TestDiskFullHelper: with the state home on a full filesystem,
@@ -80,6 +57,7 @@ func TestDiskFullHelper(t *testing.T) {
 	if err := os.MkdirAll(home.Dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	nstest.MakePrivate(t)
 	if err := syscall.Mount("tmpfs", home.Dir, "tmpfs", 0, "size=16m,mode=0700"); err != nil {
 		t.Skipf("cannot mount a tmpfs in the new namespace: %v", err)
 	}
