@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -177,11 +178,11 @@ const idleMaxCalls = 12
 // sysmon re-reading the CPU quota (sched_getaffinity, pread64 of the cgroup
 // files it opened at start) — rather than the daemon doing work.
 func runtimeWait(line string, cgroupFDs map[string]bool) bool {
-	f := strings.SplitN(line, " ", 3)
-	if len(f) < 3 {
+	f := straceTimed.FindStringSubmatch(line)
+	if f == nil {
 		return false
 	}
-	call := strings.TrimPrefix(f[2], "<... ")
+	call := strings.TrimPrefix(f[3], "<... ")
 	for _, name := range []string{"epoll_pwait", "epoll_wait", "futex", "nanosleep", "sched_yield", "sched_getaffinity", "rt_sigreturn", "getpid", "tgkill"} {
 		if strings.HasPrefix(call, name+"(") || strings.HasPrefix(call, name+" resumed>") {
 			return true
@@ -212,6 +213,9 @@ type stracedCall struct {
 	line string
 }
 
+// straceTimed is a line of `strace -f -ttt`: pid (padded), seconds, call.
+var straceTimed = regexp.MustCompile(`^(\d+)\s+(\d+\.\d+)\s+(.*)$`)
+
 // readStraceTimes reads an `strace -f -ttt` log: "PID SECONDS.MICROS call".
 // A call split by another thread's ("<unfinished ...>" / "<... resumed>")
 // counts at both halves.
@@ -225,16 +229,19 @@ func readStraceTimes(t *testing.T, path string) []stracedCall {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		f := strings.SplitN(sc.Text(), " ", 3)
-		if len(f) < 3 {
-			continue
+		f := straceTimed.FindStringSubmatch(sc.Text())
+		if f == nil {
+			if strings.TrimSpace(sc.Text()) == "" {
+				continue
+			}
+			t.Fatalf("strace line without a pid and a -ttt time: %q", sc.Text())
 		}
-		if strings.HasPrefix(f[2], "+++ ") || strings.HasPrefix(f[2], "--- ") {
+		if strings.HasPrefix(f[3], "+++ ") || strings.HasPrefix(f[3], "--- ") {
 			continue // exits and signals are not calls
 		}
-		sec, err := strconv.ParseFloat(f[1], 64)
+		sec, err := strconv.ParseFloat(f[2], 64)
 		if err != nil {
-			t.Fatalf("strace line without a -ttt time: %q", sc.Text())
+			t.Fatalf("strace line with a bad time: %q", sc.Text())
 		}
 		out = append(out, stracedCall{at: time.Unix(0, int64(sec*1e9)), line: sc.Text()})
 	}
