@@ -7,8 +7,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/kardianos/service"
-
 	"github.com/spec-kitty/spec-kitty-sync/internal/nstest"
 )
 
@@ -55,28 +53,20 @@ func mountPrivate(t *testing.T, dirs ...string) {
 	}
 }
 
-// detectedSystemd is kardianos' systemd backend with detection forced on:
-// PID 1 is not systemd on the test machines, and kardianos would pick SysV.
-type detectedSystemd struct{ service.System }
-
-func (detectedSystemd) Detect() bool { return true }
-
-// chooseSystemd makes kardianos use its systemd backend for the rest of the
-// test. ChooseSystem is process-global: tests using it are not parallel.
+// chooseSystemd makes detectInit find systemd for the rest of the test:
+// PID 1 is not systemd on the test machines. detectInit is process-global:
+// tests using it are not parallel.
 func chooseSystemd(t *testing.T) {
 	t.Helper()
-	prev := service.AvailableSystems()
-	var sd service.System
-	for _, s := range prev {
-		if s.String() == kardianosSystemd {
-			sd = s
-		}
-	}
-	if sd == nil {
-		t.Fatalf("kardianos has no %s backend among %v", kardianosSystemd, prev)
-	}
-	service.ChooseSystem(detectedSystemd{sd})
-	t.Cleanup(func() { service.ChooseSystem(prev...) })
+	pretendInit(t, initSystemd)
+}
+
+// pretendInit makes detectInit find init for the rest of the test.
+func pretendInit(t *testing.T, init string) {
+	t.Helper()
+	prev := detectInit
+	detectInit = func() string { return init }
+	t.Cleanup(func() { detectInit = prev })
 }
 
 // unsetenv unsets k for the rest of the test (t.Setenv restores it).

@@ -3,9 +3,9 @@
 // under the platform's service manager, and it shows exactly what it would do
 // without doing it (Plan, for --dry-run).
 //
-// Per-user by default: a systemd --user unit (through kardianos/service), a
-// launchd LaunchAgent, or a Windows Task Scheduler logon task running as the
-// user. Config.System selects the machine-wide variant instead: a systemd
+// Per-user by default: a systemd --user unit (written here and driven with
+// systemctl), a launchd LaunchAgent, or a Windows Task Scheduler logon task
+// running as the user. Config.System selects the machine-wide variant instead: a systemd
 // system unit, a launchd LaunchDaemon, or a Windows SCM service (through
 // kardianos/service).
 //
