@@ -173,3 +173,23 @@ func FuzzSyncRequest(f *testing.F) {
 		}
 	})
 }
+
+// overwrite, the state file's fallback on a full disk, replaces the content
+// in place: longer and shorter than before, and not a file that is missing.
+func TestOverwriteInPlace(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "sync-daemon")
+	if err := os.WriteFile(p, []byte(`{"pid": 1, "last_error": ""}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`{"pid": 1, "last_error": "disk full", "last_error_state": "disk_full"}` + "\n", "{}\n"} {
+		if err := overwrite(p, []byte(want)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(p); string(got) != want {
+			t.Errorf("after overwrite: %q, want %q", got, want)
+		}
+	}
+	if err := overwrite(filepath.Join(t.TempDir(), "missing"), []byte("{}")); err == nil {
+		t.Error("overwrite created a missing file")
+	}
+}
