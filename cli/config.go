@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/config"
+	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
+	"github.com/spec-kitty/spec-kitty-sync/service/daemon"
 )
 
 const configLong = `Config reads and edits the user configuration file <home>/config.toml, where
@@ -151,10 +154,35 @@ Example:
 			return failf("%s", err)
 		}
 		defer env.conf.forget()
-		return configError(config.Set(home.Config(), args[0], args[1]))
+		if err := config.Set(home.Config(), args[0], args[1]); err != nil {
+			return configError(err)
+		}
+		reloadDaemon(ctx, env, home)
+		return nil
 	}
 	return c
 }
+
+// reloadDaemon tells a running sync daemon that config.toml changed (POST
+// /v1/reload), so that e.g. a switch to manual stops it at once: the daemon
+// does not watch the file, it re-reads it on a reload request and at each
+// tick. With the gate off, or no daemon running, it does nothing.
+func reloadDaemon(ctx context.Context, env *Env, home paths.Home) {
+	if !rollout.Enabled(env.Getenv) {
+		return
+	}
+	if _, running, _ := localapi.ReadState(home.DaemonState()); !running {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, reloadWait)
+	defer cancel()
+	if err := localapi.NewClient(home.DaemonSocket()).Reload(rctx); err != nil {
+		fmt.Fprintf(env.Stderr, "spec-kitty: warning: the sync daemon was not told of the change (%s); it reads config.toml again at its next cycle (within %s)\n", err, daemon.DefaultTick)
+	}
+}
+
+// reloadWait bounds the reload request of `config set/unset`.
+const reloadWait = 2 * time.Second
 
 func newConfigUnsetCmd(env *Env) *Command {
 	c := &Command{
@@ -175,7 +203,11 @@ Keys: ` + strings.Join(config.Keys(), ", ") + `.`,
 			return failf("%s", err)
 		}
 		defer env.conf.forget()
-		return configError(config.Unset(home.Config(), args[0]))
+		if err := config.Unset(home.Config(), args[0]); err != nil {
+			return configError(err)
+		}
+		reloadDaemon(ctx, env, home)
+		return nil
 	}
 	return c
 }

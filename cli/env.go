@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"context"
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/config"
@@ -32,6 +35,11 @@ type Env struct {
 	// or ok false when unknown.
 	StdoutSize func() (cols, rows int, ok bool)
 	StderrSize func() (cols, rows int, ok bool)
+	// Signals, when set, wraps the context a command runs with so that an
+	// interrupt or termination signal cancels it (signal.NotifyContext). It
+	// is applied only once a command runs: help, usage errors and
+	// completion do not start the signal watcher (a thread) at all.
+	Signals func(context.Context) (context.Context, context.CancelFunc)
 
 	// conf memoizes config.toml for one Main call (nil: every loadConfig
 	// reads the file, as the daemon and the dashboard must).
@@ -94,6 +102,9 @@ func OSEnv() *Env {
 		StdoutTTY:  isTerminal(os.Stdout),
 		StdoutSize: func() (int, int, bool) { return termSize(os.Stdout) },
 		StderrSize: func() (int, int, bool) { return termSize(os.Stderr) },
+		Signals: func(ctx context.Context) (context.Context, context.CancelFunc) {
+			return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		},
 	}
 }
 

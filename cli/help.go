@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -8,8 +9,11 @@ import (
 	"text/tabwriter"
 )
 
-// printHelp writes the help of cmd: usage, text, flags and children.
-func printHelp(w io.Writer, cmd *Command) {
+// printHelp writes the help of cmd: usage, text, flags and children, in
+// one write.
+func printHelp(out io.Writer, cmd *Command) {
+	w := bufio.NewWriterSize(out, 4096)
+	defer w.Flush()
 	usage := cmd.UsageLine
 	if len(cmd.Commands) > 0 && cmd.Run == nil {
 		usage = cmd.Path() + " <command> [flags]"

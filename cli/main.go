@@ -163,6 +163,11 @@ func run(ctx context.Context, env *Env, cmd *Command, args []string) int {
 		printHelp(env.Stdout, cmd)
 		return ExitOK
 	}
+	if env.Signals != nil {
+		var stop context.CancelFunc
+		ctx, stop = env.Signals(ctx)
+		defer stop()
+	}
 	err := cmd.Run(ctx, fs.Args())
 	if err == nil {
 		return ExitOK

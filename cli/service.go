@@ -125,8 +125,7 @@ func runDaemon(ctx context.Context, env *Env, background, once bool) error {
 			}
 			return newEngine(&denv, q, log), q.Close, nil
 		},
-		Once:       once,
-		ConfigPath: home.Config(),
+		Once: once,
 	})
 	if errors.Is(err, daemon.ErrAlreadyRunning) {
 		fmt.Fprintf(env.Stderr, "spec-kitty: %s\n", err)

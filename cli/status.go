@@ -483,7 +483,9 @@ for_review -> in_progress, need --review-ref; in_progress -> planned needs
 const statusEmitHostedNote = `
 
 With hosted sync enabled, the new event is also queued for upload to the
-hosted service.`
+hosted service. Once the line is written the command exits 0: when queueing
+fails (a full disk, a full queue) it says so on stderr, and the line stays in
+its file for the next sync to import.`
 
 func newStatusEmitCmd(env *Env) *Command {
 	long := statusEmitLong

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/mission"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
 	"github.com/spec-kitty/spec-kitty-sync/core/queue"
@@ -23,17 +24,25 @@ func uploadEmitted(ctx context.Context, env *Env, repo string, line mission.Line
 	if !rollout.Enabled(env.Getenv) {
 		return nil
 	}
-	// The line is written: whatever fails from here on says so, so that a
-	// caller that retries does not record the change twice.
+	// The line is written: whatever fails from here on says so and is a
+	// warning, not a failure (exit 0) — the change is recorded, and a caller
+	// that retried on an error would record it twice. The line stays in its
+	// file; the next import (the daemon's or `sync run`'s) queues it.
 	notQueued := func(err error) error {
-		e := failf("event written to %s but not queued for upload: %s", line.Path, err)
+		cause := term.Sanitize(err.Error())
+		if dc := queue.DiskFullCause(err); dc != "" {
+			cause = "the disk is full: " + dc
+		}
+		fmt.Fprintf(env.Stderr, "spec-kitty: warning: event written to %s (the line is kept) but not queued for upload: %s\n", line.Path, cause)
 		switch {
 		case errors.Is(err, queue.ErrQueueFull):
-			return e // the error already names the size and `spec-kitty sync run`
+			// The error already names the size and `spec-kitty sync run`.
 		case queue.IsDiskFull(err):
-			return withHint(e, "the disk is full: free some space, then run `spec-kitty sync run` (the line stays in its file and is queued then)")
+			fmt.Fprintf(env.Stderr, "spec-kitty: hint: free some disk space, then run `spec-kitty sync run`: it imports the line from its file and uploads it\n")
+		default:
+			fmt.Fprintf(env.Stderr, "spec-kitty: hint: the next sync imports the line from its file; run `spec-kitty sync run` to upload it now\n")
 		}
-		return withHint(e, "run `spec-kitty sync run` to upload what is queued")
+		return nil
 	}
 	q, err := openQueue(ctx, env, true)
 	if err != nil {
@@ -51,7 +60,11 @@ func uploadEmitted(ctx context.Context, env *Env, repo string, line mission.Line
 		fmt.Fprintf(env.Stderr, "spec-kitty: event queued; it will be uploaded once this is fixed:\n%s\n\n%s\n", term.Lines(res.Message), term.Lines(res.NextAction))
 		return nil
 	}
-	out := newLauncher(env).EnsureRunning(ctx, policy.RemoteRequired)
+	// A running daemon is told which file to import: its woken cycle then
+	// reads that file alone, not every mission of every repository.
+	l := newLauncher(env)
+	l.Wake = localapi.SyncRequest{Repo: repo, Files: []string{line.Path}}
+	out := l.EnsureRunning(ctx, policy.RemoteRequired)
 	if why, failed := strings.CutPrefix(out.SkippedReason, policy.ReasonStartFailed+": "); failed {
 		// The event is written and queued: a daemon that cannot start is a
 		// warning here, not a failure of the emit.

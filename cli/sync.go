@@ -119,9 +119,8 @@ host refused some for good (dead letters: see 'spec-kitty sync status' and
 			if errors.Is(runErr, syncer.ErrNotSignedIn) {
 				return withHint(failf("%s", runErr), "run `spec-kitty auth login`")
 			}
-			if queue.IsDiskFull(runErr) {
-				return withHint(failf("the disk is full: %s", runErr), fmt.Sprintf(
-					"nothing is lost: %d events stay queued and the lines not imported yet stay in their files; free some disk space and run `spec-kitty sync run` again", sum.QueueDepth))
+			if cause := queue.DiskFullCause(runErr); cause != "" {
+				return diskFullError(ctx, eng, cause, sum.QueueDepth)
 			}
 			return withHint(failf("%s", runErr), fmt.Sprintf("%d events stay queued; run `spec-kitty sync run` again later", sum.QueueDepth))
 		}
@@ -132,6 +131,20 @@ host refused some for good (dead letters: see 'spec-kitty sync status' and
 		return nil
 	}
 	return c
+}
+
+// diskFullError is the failure of a `sync run` stopped by a full disk: it
+// names the cause (not the step that hit it) and what was kept — the queued
+// events, and the lines left in their files, not imported — and the cure.
+func diskFullError(ctx context.Context, eng *syncer.Engine, cause string, queued int) error {
+	kept := fmt.Sprintf("%d events stay queued", queued)
+	if n, err := eng.UnimportedLines(ctx); err == nil {
+		kept += fmt.Sprintf(" and %d new lines stay in their files, not imported yet", n)
+	} else {
+		kept += " and the lines not imported yet stay in their files"
+	}
+	return withHint(failf("the disk is full: %s; nothing is lost: %s", cause, kept),
+		"free disk space and run `spec-kitty sync run` again")
 }
 
 // syncStatusJSON is `sync status --json`; fields are only ever added.

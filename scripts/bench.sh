@@ -54,6 +54,10 @@ gobench stats -bench '^BenchmarkStats1M$' ./core/queue
 # in the same run (SPEC_KITTY_BENCH_UPLOAD=1000000 for the full 1M upload).
 gobench sync -bench '^Benchmark(SyncRunCorpus|SyncRunReal|ImportCorpus|Upload|EmitDuringDrain|DeliveryUnderFaults)$' -benchtime 1x ./core/syncer
 gobench launch -bench '^BenchmarkEnsureRunningAlreadyRunning$' ./service/launch
+# A running daemon against a host that stops answering (15 s outage, a
+# burst of 429, expired tokens): seconds from the host answering again to
+# the waiting event's delivery (SPEC_KITTY_BENCH_OUTAGE sets the outage).
+gobench recovery -bench '^BenchmarkDaemonRecovery$' -benchtime 1x ./service/daemon
 gobench hosted -bench '^BenchmarkProbe(Silent|Hostedtest)$' ./core/hosted
 gobench probe -bench '^BenchmarkReach(Silent|Hostedtest)$' ./core/probe
 # The real spec-kitty corpus adds rows when present (SPEC_KITTY_FIXTURES, else

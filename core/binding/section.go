@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -52,7 +53,7 @@ type entry struct {
 	value *yaml.Node
 }
 
-var lineMsg = regexp.MustCompile(`^line (\d+): (.*)$`)
+var lineMsg = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^line (\d+): (.*)$`) })
 
 // parse reads src (named path in errors). A syntax error becomes a FileError
 // naming the line; so does a top level that is not a mapping or a second
@@ -108,7 +109,7 @@ func parse(path string, src []byte) (*doc, error) {
 // here.
 func (d *doc) syntaxError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if m := lineMsg.FindStringSubmatch(msg); m != nil {
+	if m := lineMsg().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		if strings.HasPrefix(m[2], "found a tab character") {
 			// yaml.v3 names the line where the enclosing block began; the
@@ -561,14 +562,16 @@ func render(name string, value *yaml.Node, indent int, nl string) ([]byte, error
 // yaml11 matches plain scalars that YAML 1.1 readers (PyYAML, which the
 // Python spec-kitty CLI uses) take for something other than a string even
 // though yaml.v3 writes them unquoted.
-var yaml11 = regexp.MustCompile(`^(?i:y|n|yes|no|on|off|true|false|null|~|[-+]?[0-9][0-9_:.]*(e[-+]?[0-9]+)?|[-+]?\.[0-9_.]*(e[-+]?[0-9]+)?|[-+]?\.(inf|nan)|0[xob][0-9a-f_]+|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([t ].*)?|=|<<)$`)
+var yaml11 = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?i:y|n|yes|no|on|off|true|false|null|~|[-+]?[0-9][0-9_:.]*(e[-+]?[0-9]+)?|[-+]?\.[0-9_.]*(e[-+]?[0-9]+)?|[-+]?\.(inf|nan)|0[xob][0-9a-f_]+|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([t ].*)?|=|<<)$`)
+})
 
 // str is a string scalar written so that both YAML 1.1 and 1.2 readers get
 // the string back: ambiguous or unprintable values are double-quoted (which
 // escapes what needs it).
 func str(v string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
-	if yaml11.MatchString(v) {
+	if yaml11().MatchString(v) {
 		n.Style = yaml.DoubleQuotedStyle
 		return n
 	}

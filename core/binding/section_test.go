@@ -235,7 +235,7 @@ func TestStrRoundTrips(t *testing.T) {
 		}
 		// YAML 1.1 readers resolve these plain scalars to booleans, numbers
 		// or dates: they must be quoted.
-		if yaml11.MatchString(v) && !strings.HasPrefix(string(out), `k: "`) {
+		if yaml11().MatchString(v) && !strings.HasPrefix(string(out), `k: "`) {
 			t.Errorf("%q written unquoted: %q", v, out)
 		}
 	}

@@ -46,9 +46,9 @@ type State struct {
 	LastError   string    `json:"last_error"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	// LastErrorState is the readiness state (wire code) the last error
-	// amounts to, "" when the host answered with an error of its own; then
-	// LastErrorStatus is its HTTP status. Displays word the error from these
-	// instead of showing the raw LastError.
+	// amounts to, or ErrorDiskFull; "" when the host answered with an error
+	// of its own; then LastErrorStatus is its HTTP status. Displays word the
+	// error from these instead of showing the raw LastError.
 	LastErrorState      string `json:"last_error_state,omitempty"`
 	LastErrorStatus     int    `json:"last_error_status,omitempty"`
 	QueueDepth          int    `json:"queue_depth"`
@@ -59,6 +59,17 @@ type State struct {
 	// not help: the daemon waits for `spec-kitty auth login`.
 	AuthMissing bool `json:"auth_missing,omitempty"`
 }
+
+// ErrorDiskFull is State.LastErrorState when the last cycle failed on a
+// full disk (ENOSPC, SQLITE_FULL): nothing new is queued or recorded until
+// space is freed; the lines wait in their files.
+const ErrorDiskFull = "disk_full"
+
+// Wording of ErrorDiskFull for displays (State.ErrorWording).
+const (
+	DiskFullMessage = "The disk is full: new events stay in their files and are not queued for upload."
+	DiskFullNext    = "Free some disk space; sync resumes at its next cycle."
+)
 
 // Status is the answer of GET /v1/status: the state plus local readiness.
 type Status struct {
@@ -84,6 +95,13 @@ type SyncRequest struct {
 	// refuses anything else with 400. Front-ends send it instead of writing
 	// the queue themselves.
 	Repo string `json:"repo,omitempty"`
+	// Files, when set (with Repo), are the events files of Repo that just
+	// got new lines — `kitty-specs/<mission>/status.events.jsonl` under
+	// Repo, as `status emit` names the file it appended. The daemon's woken
+	// cycle then imports only these instead of scanning every mission of
+	// every repository (its periodic cycle still scans them all). An older
+	// daemon ignores the field and runs a full cycle.
+	Files []string `json:"files,omitempty"`
 }
 
 // MaxRequestBody bounds a request body of the local API.
@@ -141,6 +159,12 @@ func (c *Client) SyncRepo(ctx context.Context, repo string) (registered bool, er
 	var a Accepted
 	err = c.do(ctx, http.MethodPost, RouteSync, SyncRequest{Repo: repo}, &a)
 	return a.Registered, err
+}
+
+// SyncFiles asks the daemon to run a cycle now that imports the named
+// events files of repo (see SyncRequest.Files).
+func (c *Client) SyncFiles(ctx context.Context, repo string, files []string) error {
+	return c.do(ctx, http.MethodPost, RouteSync, SyncRequest{Repo: repo, Files: files}, nil)
 }
 
 // Reload asks the daemon to re-read config and session.
@@ -248,6 +272,9 @@ func WriteLastSync(path string, ls LastSync) error {
 func (s State) ErrorWording() (message, next string) {
 	if s.LastError == "" {
 		return "", ""
+	}
+	if s.LastErrorState == ErrorDiskFull {
+		return DiskFullMessage, DiskFullNext
 	}
 	if st := readiness.State(s.LastErrorState); st != "" {
 		if msg, nxt := readiness.Wording(st); msg != "" {

@@ -294,7 +294,8 @@ func appendSync(repo, path string, buf []byte) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
 		f.Close()
 		return &UnsafePathError{Path: path, Reason: "not a regular file"}
 	}
@@ -304,6 +305,13 @@ func appendSync(repo, path string, buf []byte) error {
 	}
 	if err == nil {
 		err = f.Sync()
+	}
+	if err != nil && n > 0 {
+		// A full disk can cut the line short: take the part back, so the
+		// file holds the whole line or none of it (we hold the emit lock).
+		if f.Truncate(fi.Size()) == nil {
+			f.Sync()
+		}
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

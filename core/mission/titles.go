@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 )
@@ -40,7 +41,7 @@ func WPTitles(repo, name string) map[string]string {
 		return titles
 	}
 	for _, e := range ents {
-		id := wpFileID.FindString(e.Name())
+		id := wpFileID().FindString(e.Name())
 		if id == "" || !strings.HasSuffix(e.Name(), ".md") {
 			continue
 		}
@@ -56,11 +57,17 @@ func WPTitles(repo, name string) map[string]string {
 	return titles
 }
 
+// The title expressions are compiled on first use, not at program start:
+// most spec-kitty commands never read a work package title.
 var (
-	wpFileID   = regexp.MustCompile(`^(?i)WP[0-9]+`)
-	tasksTitle = regexp.MustCompile(`^#{1,6}\s+(?:Work Package\s+)?(WP[0-9]+)\b\s*[:\-–—.]?\s*(.*?)\s*$`)
-	priority   = regexp.MustCompile(`\s*\((?i:priority)[^)]*\)\s*$`)
+	wpFileID   = lazyRegexp(`^(?i)WP[0-9]+`)
+	tasksTitle = lazyRegexp(`^#{1,6}\s+(?:Work Package\s+)?(WP[0-9]+)\b\s*[:\-–—.]?\s*(.*?)\s*$`)
+	priority   = lazyRegexp(`\s*\((?i:priority)[^)]*\)\s*$`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // frontMatterTitle is the `title:` of a leading `---` YAML block, unquoted.
 func frontMatterTitle(b []byte) string {
@@ -87,11 +94,11 @@ func tasksMDTitles(b []byte) map[string]string {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 4096), 64<<10)
 	for sc.Scan() {
-		m := tasksTitle.FindStringSubmatch(sc.Text())
+		m := tasksTitle().FindStringSubmatch(sc.Text())
 		if m == nil {
 			continue
 		}
-		t := strings.TrimSpace(priority.ReplaceAllString(m[2], ""))
+		t := strings.TrimSpace(priority().ReplaceAllString(m[2], ""))
 		id := strings.ToUpper(m[1])
 		if _, seen := out[id]; !seen && t != "" {
 			out[id] = t

@@ -261,6 +261,19 @@ func IsDiskFull(err error) bool {
 	return strings.Contains(err.Error(), "SQLITE_FULL") || strings.Contains(err.Error(), "database or disk is full")
 }
 
+// DiskFullCause names the cause of a disk-full error in a user's words,
+// without the step that hit it: "no space left on device (ENOSPC)" or
+// "the database or disk is full (SQLITE_FULL)"; "" when err is not one.
+func DiskFullCause(err error) string {
+	switch {
+	case !IsDiskFull(err):
+		return ""
+	case errors.Is(err, syscall.ENOSPC):
+		return "no space left on device (ENOSPC)"
+	}
+	return "the database or disk is full (SQLITE_FULL)"
+}
+
 // isBusy reports SQLITE_BUSY (and its extended codes).
 func isBusy(err error) bool {
 	var coded interface{ Code() int }

@@ -1,11 +1,13 @@
 package syncer
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -201,6 +203,38 @@ func (e *Engine) Cycle(ctx context.Context) (Report, error) {
 	return rep, ierr
 }
 
+// CycleFiles is a cycle that imports only the named events files (by
+// repository) instead of every mission of every registered repository: the
+// daemon runs it when a wake request names the file just appended, so its
+// cost does not grow with the number of missions. It uploads what is queued,
+// imports the files, and uploads what they added.
+func (e *Engine) CycleFiles(ctx context.Context, files map[string][]string) (Report, error) {
+	var rep Report
+	uerr := e.Upload(ctx, &rep)
+	repos := make([]string, 0, len(files))
+	for repo := range files {
+		repos = append(repos, repo)
+	}
+	sort.Strings(repos)
+	var ierr error
+	for _, repo := range repos {
+		n, err := e.ImportFiles(ctx, repo, files[repo]...)
+		rep.Imported += n
+		if err != nil && ctx.Err() == nil {
+			e.log().Warn("import", "repo", repo, "error", err.Error())
+			ierr = errors.Join(ierr, err)
+		}
+	}
+	if uerr == nil && rep.Imported > 0 {
+		uerr = e.Upload(ctx, &rep)
+	}
+	e.finish(ctx, &rep)
+	if uerr != nil {
+		return rep, uerr
+	}
+	return rep, ierr
+}
+
 // finish fills the report's queue figures and the time the next cycle is
 // due, and gives back the space of a drained queue (queue.Compact).
 func (e *Engine) finish(ctx context.Context, rep *Report) {
@@ -268,7 +302,9 @@ func (e *Engine) importAll(ctx context.Context, only string) (int, []string, err
 		if ctx.Err() != nil {
 			return total, warns, ctx.Err()
 		}
-		if errors.Is(err, queue.ErrQueueFull) {
+		if errors.Is(err, queue.ErrQueueFull) || queue.IsDiskFull(err) {
+			// A full disk fails every repo alike: a cycle error (the
+			// daemon's state shows it), not a warning about this one.
 			return total, warns, err
 		}
 		if err != nil {
@@ -280,6 +316,76 @@ func (e *Engine) importAll(ctx context.Context, only string) (int, []string, err
 		e.step(PhaseRead, len(repos), len(repos))
 	}
 	return total, warns, nil
+}
+
+// UnimportedLines counts the lines of every registered repo's events files
+// that lie beyond their import cursors: kept in their files, not queued yet
+// (e.g. when a full disk stopped the import). It only reads, so it works on
+// a full disk.
+func (e *Engine) UnimportedLines(ctx context.Context) (int, error) {
+	repos, err := e.Queue.Repos(ctx)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, r := range repos {
+		files, err := filepath.Glob(filepath.Join(r.Path, paths.SpecsDir, "*", paths.EventsFileName))
+		if err != nil {
+			return total, err
+		}
+		cursors, err := e.Queue.Cursors(ctx, r.Path)
+		if err != nil {
+			return total, err
+		}
+		at := make(map[string]int64, len(cursors))
+		for _, c := range cursors {
+			at[c.Path] = c.Offset
+		}
+		for _, f := range files {
+			n, err := linesFrom(f, at[f])
+			if err != nil {
+				continue // unreadable: the import says why
+			}
+			total += n
+		}
+	}
+	return total, nil
+}
+
+// linesFrom counts the lines of path from byte offset on (a last line
+// without a newline included).
+func linesFrom(path string, offset int64) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() < offset {
+		return 0, err // a truncated file is re-read from the start by the import
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 64<<10)
+	n, last := 0, byte('\n')
+	for {
+		k, err := f.Read(buf)
+		if k > 0 {
+			n += bytes.Count(buf[:k], []byte{'\n'})
+			last = buf[k-1]
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	if last != '\n' {
+		n++
+	}
+	return n, nil
 }
 
 // Vanished reports whether a registered repo is gone: its directory no

@@ -435,3 +435,33 @@ func TestSmallQueueImportsInSteps(t *testing.T) {
 		t.Errorf("queue depth %d after the cycle", st.Depth)
 	}
 }
+
+// TestCycleFilesImportsOnlyTheNamedFiles: the daemon's cycle for a wake that
+// names an events file imports that file's new lines and uploads them, and
+// leaves the new lines of the other files to the next full cycle.
+func TestCycleFilesImportsOnlyTheNamedFiles(t *testing.T) {
+	r := newRig(t, someMissions(t, 2)...)
+	r.drain(t, 3)
+	files, _ := filepath.Glob(filepath.Join(r.repo, paths.SpecsDir, "*", paths.EventsFileName))
+	if len(files) != 2 {
+		t.Fatalf("%d events files, want 2", len(files))
+	}
+	for i, f := range files {
+		fh, err := os.OpenFile(f, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(fh, `{"event_id":"01KTESTCYCLEFILES00000000%d","wp_id":"WP01","from_lane":"planned","to_lane":"claimed","actor":"me","at":"2026-11-27T10:00:00Z"}`+"\n", i)
+		fh.Close()
+	}
+	rep, err := r.eng.CycleFiles(context.Background(), map[string][]string{r.repo: {files[0]}})
+	if err != nil || rep.Imported != 1 || rep.Delivered != 1 || rep.QueueDepth != 0 {
+		t.Fatalf("CycleFiles = %+v, %v; want the named file's line imported and delivered", rep, err)
+	}
+	if !r.srv.HasEvent("01KTESTCYCLEFILES000000000") || r.srv.HasEvent("01KTESTCYCLEFILES000000001") {
+		t.Error("CycleFiles delivered another file's line, or not the named one")
+	}
+	if rep := r.drain(t, 3); rep.Imported != 1 || rep.Delivered != 1 {
+		t.Errorf("the full cycle after it: %+v, want the other file's line", rep)
+	}
+}

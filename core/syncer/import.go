@@ -53,13 +53,9 @@ func (e *Engine) importFiles(ctx context.Context, repo string, files []string) (
 		return 0, err
 	}
 	team := e.team(ctx)
-	cursors, err := e.Queue.Cursors(ctx, repo)
+	byPath, err := e.cursors(ctx, repo, files)
 	if err != nil {
 		return 0, err
-	}
-	byPath := make(map[string]queue.Cursor, len(cursors))
-	for _, c := range cursors {
-		byPath[c.Path] = c
 	}
 	st, err := e.Queue.Stats(ctx)
 	if err != nil {
@@ -100,6 +96,38 @@ func (e *Engine) importFiles(ctx context.Context, repo string, files []string) (
 			queue.ErrQueueFull, st.Depth+added, st.MaxSize)
 	}
 	return added, rerr
+}
+
+// fewFiles is up to how many files an import looks their cursors up one by
+// one instead of reading all the repository's.
+const fewFiles = 8
+
+// cursors returns the cursors of files by path: looked up one by one for a
+// few files (`status emit`'s file, a daemon wake naming it), so that their
+// import costs the same whatever the number of missions; else all of
+// repo's at once.
+func (e *Engine) cursors(ctx context.Context, repo string, files []string) (map[string]queue.Cursor, error) {
+	byPath := make(map[string]queue.Cursor, len(files))
+	if len(files) <= fewFiles {
+		for _, f := range files {
+			c, ok, err := e.Queue.Cursor(ctx, repo, f)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				byPath[f] = c
+			}
+		}
+		return byPath, nil
+	}
+	cursors, err := e.Queue.Cursors(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cursors {
+		byPath[c.Path] = c
+	}
+	return byPath, nil
 }
 
 // importReader is the reading half of an import.

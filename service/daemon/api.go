@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
+	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 )
 
@@ -54,6 +55,19 @@ func (d *daemon) handler() http.Handler {
 				d.log.Info("repository registered for import", "repo", repo)
 			}
 			answer.Registered = added
+			if len(req.Files) > 0 {
+				files, err := checkEventsFiles(repo, req.Files)
+				if err != nil {
+					writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+					return
+				}
+				d.requestWakeFiles(repo, files)
+				writeJSON(w, http.StatusAccepted, answer)
+				return
+			}
+		} else if len(req.Files) > 0 {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "files need a repo"})
+			return
 		}
 		d.requestWake()
 		writeJSON(w, http.StatusAccepted, answer)
@@ -105,6 +119,22 @@ func checkRepo(repo string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("repo %q is not a spec-kitty project (no kitty-specs/ or .kittify/)", repo)
+}
+
+// checkEventsFiles accepts the files of a sync request: events files of
+// repo's missions (kitty-specs/<mission>/status.events.jsonl), absolute.
+// It returns them cleaned; the file need not exist yet.
+func checkEventsFiles(repo string, files []string) ([]string, error) {
+	out := make([]string, 0, len(files))
+	for _, f := range files {
+		c := filepath.Clean(f)
+		if !filepath.IsAbs(f) || filepath.Base(c) != paths.EventsFileName ||
+			filepath.Dir(filepath.Dir(c)) != filepath.Join(repo, paths.SpecsDir) {
+			return nil, fmt.Errorf("file %q is not an events file of repo %q (%s/<mission>/%s)", f, repo, paths.SpecsDir, paths.EventsFileName)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -86,6 +86,12 @@ func TestAPISyncRepo(t *testing.T) {
 		{"kitty-specs is a file", `{"repo":"` + fileMark + `"}`, 400, "not a spec-kitty project"},
 		{"missing", `{"repo":"` + filepath.Join(dir, "missing") + `"}`, 400, "not a directory"},
 		{"a file", `{"repo":"` + file + `"}`, 400, "not a directory"},
+		{"repo and its events file", `{"repo":"` + specs + `","files":["` + filepath.Join(specs, "kitty-specs", "m1", "status.events.jsonl") + `"]}`, 202, `{"status":"scheduled"}`},
+		{"files without a repo", `{"files":["` + filepath.Join(specs, "kitty-specs", "m1", "status.events.jsonl") + `"]}`, 400, "files need a repo"},
+		{"a file outside the repo", `{"repo":"` + specs + `","files":["` + filepath.Join(kittify, "kitty-specs", "m1", "status.events.jsonl") + `"]}`, 400, "not an events file of repo"},
+		{"not an events file", `{"repo":"` + specs + `","files":["` + filepath.Join(specs, "kitty-specs", "m1", "meta.json") + `"]}`, 400, "not an events file of repo"},
+		{"a relative file", `{"repo":"` + specs + `","files":["kitty-specs/m1/status.events.jsonl"]}`, 400, "not an events file of repo"},
+		{"an escaping file", `{"repo":"` + specs + `","files":["` + specs + `/kitty-specs/../../x/kitty-specs/m/status.events.jsonl"]}`, 400, "not an events file of repo"},
 		{"bad JSON", `{"repo":`, 400, "bad request body"},
 		{"too large", `{"repo":"` + strings.Repeat("x", localapi.MaxRequestBody) + `"}`, 400, "bad request body"},
 	}
@@ -166,4 +172,24 @@ func FuzzSyncRequest(f *testing.F) {
 			t.Errorf("checkRepo(%q) accepted %q", req.Repo, repo)
 		}
 	})
+}
+
+// overwrite, the state file's fallback on a full disk, replaces the content
+// in place: longer and shorter than before, and not a file that is missing.
+func TestOverwriteInPlace(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "sync-daemon")
+	if err := os.WriteFile(p, []byte(`{"pid": 1, "last_error": ""}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`{"pid": 1, "last_error": "disk full", "last_error_state": "disk_full"}` + "\n", "{}\n"} {
+		if err := overwrite(p, []byte(want)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(p); string(got) != want {
+			t.Errorf("after overwrite: %q, want %q", got, want)
+		}
+	}
+	if err := overwrite(filepath.Join(t.TempDir(), "missing"), []byte("{}")); err == nil {
+		t.Error("overwrite created a missing file")
+	}
 }

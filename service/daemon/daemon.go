@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/localapi"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/policy"
+	"github.com/spec-kitty/spec-kitty-sync/core/queue"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
 	"github.com/spec-kitty/spec-kitty-sync/core/rollout"
 )
@@ -41,6 +43,17 @@ type Worker interface {
 	// Cycle imports new event lines and uploads what is due. An error means
 	// the cycle failed; the report is still used for queue figures.
 	Cycle(ctx context.Context) (Report, error)
+}
+
+// FileWorker is implemented by a Worker that can run a cycle importing only
+// named events files instead of scanning every registered repository: a
+// wake request from `status emit` names the file it appended, so waking the
+// daemon costs the same whatever the number of missions. The periodic tick
+// still runs full cycles (Cycle).
+type FileWorker interface {
+	// CycleFiles uploads what is queued, imports the new lines of files
+	// (events files by repository) and uploads again.
+	CycleFiles(ctx context.Context, files map[string][]string) (Report, error)
 }
 
 // RepoRegistrar is implemented by a Worker that takes a repository to import
@@ -75,11 +88,6 @@ type Options struct {
 	// on exit.
 	Open func(ctx context.Context) (w Worker, close func() error, err error)
 	Tick time.Duration
-	// ConfigPath, when set, is watched (a stat every ConfigPoll): a change
-	// counts as a reload request, so switching to manual takes effect in
-	// seconds rather than at the next tick.
-	ConfigPath string
-	ConfigPoll time.Duration
 	// Once runs a single cycle and exits, even under the manual policy.
 	Once bool
 	// Ready, when set, is called once the local API is listening.
@@ -160,7 +168,7 @@ func Run(ctx context.Context, o Options) error {
 		defer closeFn()
 		o.Worker = w
 	}
-	d := &daemon{o: o, log: log, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	d := newDaemon(o, log)
 	d.state = localapi.State{
 		PID:       os.Getpid(),
 		StartedAt: o.Now().UTC(),
@@ -210,10 +218,18 @@ type daemon struct {
 	mu         sync.Mutex
 	state      localapi.State
 	stopReason string
+	// What the wake requests since the last cycle asked for: a full cycle
+	// (a plain wake, a reload), or only the named events files.
+	wakeFull  bool
+	wakeFiles map[string]map[string]bool // repo -> events files
 
 	wake     chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
+}
+
+func newDaemon(o Options, log *slog.Logger) *daemon {
+	return &daemon{o: o, log: log, wake: make(chan struct{}, 1), stop: make(chan struct{})}
 }
 
 func (d *daemon) requestStop(reason string) {
@@ -225,7 +241,52 @@ func (d *daemon) requestStop(reason string) {
 	})
 }
 
+// requestWake asks for a full cycle now.
 func (d *daemon) requestWake() {
+	d.mu.Lock()
+	d.wakeFull = true
+	d.mu.Unlock()
+	d.signalWake()
+}
+
+// requestWakeFiles asks for a cycle now that imports the named events files
+// of repo (a plain wake in the meantime makes it a full cycle).
+func (d *daemon) requestWakeFiles(repo string, files []string) {
+	d.mu.Lock()
+	if d.wakeFiles == nil {
+		d.wakeFiles = map[string]map[string]bool{}
+	}
+	if d.wakeFiles[repo] == nil {
+		d.wakeFiles[repo] = map[string]bool{}
+	}
+	for _, f := range files {
+		d.wakeFiles[repo][f] = true
+	}
+	d.mu.Unlock()
+	d.signalWake()
+}
+
+// takeWake returns and clears what the wake requests asked for: nil files
+// when a full cycle is due.
+func (d *daemon) takeWake() (files map[string][]string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	full, pending := d.wakeFull, d.wakeFiles
+	d.wakeFull, d.wakeFiles = false, nil
+	if full || len(pending) == 0 {
+		return nil
+	}
+	files = make(map[string][]string, len(pending))
+	for repo, set := range pending {
+		for f := range set {
+			files[repo] = append(files[repo], f)
+		}
+		slices.Sort(files[repo])
+	}
+	return files
+}
+
+func (d *daemon) signalWake() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -239,8 +300,6 @@ func (d *daemon) loop(ctx context.Context) error {
 		Tick:        d.o.Tick,
 		Now:         d.o.Now,
 		Once:        d.o.Once,
-		ConfigPath:  d.o.ConfigPath,
-		ConfigPoll:  d.o.ConfigPoll,
 		Cycle:       d.cycle,
 		CheckPolicy: d.checkPolicy,
 		Wake:        d.wake,
@@ -252,20 +311,19 @@ func (d *daemon) loop(ctx context.Context) error {
 
 // workLoop schedules cycles (CONTRACTS.md §7): the first at once, then one
 // per tick, sooner when a wake request arrives or a report's NextAttemptAt
-// is due; the policy is re-checked before each cycle and when the config
-// file changes. It holds no socket, lock or queue, so it runs as is inside
-// a testing/synctest bubble.
+// is due; the policy is re-checked before each cycle (a reload request is a
+// wake: `config set` sends one). Between cycles it waits on its timer and
+// channels only — no polling — so an idle daemon makes no system call until
+// the next cycle is due. It holds no socket, lock or queue, so it runs as
+// is inside a testing/synctest bubble.
 type workLoop struct {
 	Tick time.Duration
 	Now  func() time.Time
 	// Once runs a single cycle, then asks to stop.
 	Once bool
-	// ConfigPath, when set, is stat'ed every ConfigPoll (default 2 s); a
-	// change re-checks the policy at once.
-	ConfigPath string
-	ConfigPoll time.Duration
-	// Cycle runs one cycle; ctx ends on a stop request or a signal.
-	Cycle func(ctx context.Context) Report
+	// Cycle runs one cycle; ctx ends on a stop request or a signal. woken
+	// is set when a wake request (not the timer) started it.
+	Cycle func(ctx context.Context, woken bool) Report
 	// CheckPolicy reloads config and reports whether the daemon must stop
 	// (it has then called RequestStop).
 	CheckPolicy func(ctx context.Context) (stop bool)
@@ -293,34 +351,14 @@ func (l *workLoop) run(ctx context.Context) error {
 
 	timer := time.NewTimer(0) // first cycle at once
 	defer timer.Stop()
-	var watch <-chan time.Time
-	lastConfig := statSig(l.ConfigPath)
-	if l.ConfigPath != "" {
-		poll := l.ConfigPoll
-		if poll <= 0 {
-			poll = 2 * time.Second
-		}
-		t := time.NewTicker(poll)
-		defer t.Stop()
-		watch = t.C
-	}
 	for {
+		woken := false
 		select {
 		case <-l.Stop:
 			return nil
-		case <-watch:
-			sig := statSig(l.ConfigPath)
-			if sig == lastConfig {
-				continue
-			}
-			lastConfig = sig
-			l.Log.Info("config changed; reloading", "path", l.ConfigPath)
-			if stop := l.CheckPolicy(cycleCtx); stop {
-				return nil
-			}
-			continue
 		case <-timer.C:
 		case <-l.Wake:
+			woken = true
 			if !timer.Stop() {
 				select {
 				case <-timer.C:
@@ -331,7 +369,7 @@ func (l *workLoop) run(ctx context.Context) error {
 		if stop := l.CheckPolicy(cycleCtx); stop {
 			return nil
 		}
-		rep := l.Cycle(cycleCtx)
+		rep := l.Cycle(cycleCtx, woken)
 		if l.Once {
 			l.RequestStop("once")
 			return nil
@@ -381,8 +419,20 @@ func (l *workLoop) nextWake(rep Report) time.Duration {
 	return next
 }
 
-func (d *daemon) cycle(ctx context.Context) Report {
-	rep, err := d.o.Worker.Cycle(ctx)
+// cycle runs one cycle of the worker: a full one, or — when a wake request
+// named the events files to import and the worker can — one that imports
+// only those.
+func (d *daemon) cycle(ctx context.Context, woken bool) Report {
+	var (
+		rep Report
+		err error
+	)
+	files := d.takeWake()
+	if fw, ok := d.o.Worker.(FileWorker); ok && woken && files != nil {
+		rep, err = fw.CycleFiles(ctx, files)
+	} else {
+		rep, err = d.o.Worker.Cycle(ctx)
+	}
 	now := d.o.Now().UTC()
 	d.mu.Lock()
 	d.state.QueueDepth = rep.QueueDepth
@@ -396,6 +446,9 @@ func (d *daemon) cycle(ctx context.Context) Report {
 		d.state.LastErrorState, d.state.LastErrorStatus = hosted.Failure(err)
 		if errors.Is(err, syncer.ErrNotSignedIn) {
 			d.state.LastErrorState = "missing_auth"
+		}
+		if queue.IsDiskFull(err) {
+			d.state.LastErrorState = localapi.ErrorDiskFull
 		}
 		d.log.Warn("sync cycle failed", "error", err.Error(), "consecutive_failures", d.state.ConsecutiveFailures)
 	} else if err == nil {
@@ -416,18 +469,6 @@ func (d *daemon) cycle(ctx context.Context) Report {
 	return rep
 }
 
-// statSig is a cheap change signature of a file: size and mtime.
-func statSig(path string) string {
-	if path == "" {
-		return ""
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "missing"
-	}
-	return fmt.Sprintf("%d/%d", fi.Size(), fi.ModTime().UnixNano())
-}
-
 func (d *daemon) snapshot() localapi.State {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -440,7 +481,37 @@ func (d *daemon) writeState() error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(d.o.Home.DaemonState(), b, 0o600)
+	err = atomicfile.Write(d.o.Home.DaemonState(), b, 0o600)
+	if queue.IsDiskFull(err) {
+		// A full disk has no room for the new copy, but the state file's
+		// own block is allocated: overwrite it in place, so displays show
+		// the failing cycle instead of the last healthy one.
+		return overwrite(d.o.Home.DaemonState(), b)
+	}
+	return err
+}
+
+// overwrite replaces the content of the existing file path in place (not
+// atomically: the fallback when there is no room for a new copy).
+func overwrite(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(b)))
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("overwrite %s: %w", path, err)
+	}
+	return nil
 }
 
 // listen opens the Unix socket, replacing a stale one (we hold the lock, so

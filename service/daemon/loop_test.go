@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
-	"path/filepath"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -28,14 +29,24 @@ import (
 type loopWorker struct {
 	mu    sync.Mutex
 	at    []time.Time
+	files []map[string][]string // per cycle: the files of CycleFiles, nil for Cycle
 	next  func(n int) (Report, error)
 	gate  chan struct{}
 	ended []error // ctx.Err() of cycles that ended while held
 }
 
 func (w *loopWorker) Cycle(ctx context.Context) (Report, error) {
+	return w.cycle(ctx, nil)
+}
+
+func (w *loopWorker) CycleFiles(ctx context.Context, files map[string][]string) (Report, error) {
+	return w.cycle(ctx, files)
+}
+
+func (w *loopWorker) cycle(ctx context.Context, files map[string][]string) (Report, error) {
 	w.mu.Lock()
 	w.at = append(w.at, time.Now())
+	w.files = append(w.files, files)
 	n := len(w.at)
 	gate, next := w.gate, w.next
 	w.mu.Unlock()
@@ -84,22 +95,17 @@ type loopRig struct {
 func newLoopRig(t *testing.T) *loopRig {
 	home := paths.Home{Dir: t.TempDir()}
 	r := &loopRig{t: t, worker: &loopWorker{}, pol: policy.Auto, start: time.Now()}
-	r.d = &daemon{
-		o: Options{
-			Home:   home,
-			Now:    time.Now,
-			Tick:   DefaultTick,
-			Worker: r.worker,
-			Policy: func() (policy.Policy, error) {
-				r.polMu.Lock()
-				defer r.polMu.Unlock()
-				return r.pol, nil
-			},
+	r.d = newDaemon(Options{
+		Home:   home,
+		Now:    time.Now,
+		Tick:   DefaultTick,
+		Worker: r.worker,
+		Policy: func() (policy.Policy, error) {
+			r.polMu.Lock()
+			defer r.polMu.Unlock()
+			return r.pol, nil
 		},
-		log:  slog.New(slog.DiscardHandler),
-		wake: make(chan struct{}, 1),
-		stop: make(chan struct{}),
-	}
+	}, slog.New(slog.DiscardHandler))
 	return r
 }
 
@@ -268,29 +274,70 @@ func TestLoopSwitchToManualAtTheTick(t *testing.T) {
 	})
 }
 
-func TestLoopConfigChangeToManualExits(t *testing.T) {
+// TestLoopReloadToManualExits: the daemon does not watch config.toml (an
+// idle daemon makes no system call between cycles); `config set` and
+// `config unset` send POST /v1/reload, on which the loop re-reads the
+// policy at once and, now manual, exits — long before the tick.
+func TestLoopReloadToManualExits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newLoopRig(t)
-		cfg := filepath.Join(r.d.o.Home.Dir, "config.toml")
-		r.d.o.ConfigPath = cfg
 		r.run()
 		r.wantCycles(1, "at start")
 		r.sleepTo(5 * time.Second)
-		if done, _ := r.exited(); done {
-			t.Fatal("loop ended with the config unchanged")
-		}
 		r.setPolicy(policy.Manual)
-		if err := os.WriteFile(cfg, []byte("[sync]\nbackground_daemon = \"manual\"\n"), 0o600); err != nil {
-			t.Fatal(err)
+		r.sleepTo(30 * time.Second)
+		if done, _ := r.exited(); done {
+			t.Fatal("loop ended before a reload request or the tick")
 		}
-		// The default poll is 2 s; the change is seen within it, long
-		// before the tick.
-		r.sleepTo(7 * time.Second)
+		rec := httptest.NewRecorder()
+		r.d.handler().ServeHTTP(rec, httptest.NewRequest("POST", "http://"+localapi.Host+localapi.RouteReload, nil))
+		if rec.Code != http.StatusAccepted {
+			t.Fatalf("POST %s: %d %s", localapi.RouteReload, rec.Code, rec.Body)
+		}
 		done, err := r.exited()
 		if !done || err != nil {
-			t.Fatalf("loop after the config change: exited=%v err=%v", done, err)
+			t.Fatalf("loop after the reload request: exited=%v err=%v", done, err)
+		}
+		if !time.Now().Equal(r.start.Add(30 * time.Second)) {
+			t.Errorf("exited at +%v, want at once (+30s)", time.Since(r.start))
 		}
 		r.wantCycles(1, "after the switch")
+		if r.d.stopReason != "policy_manual" {
+			t.Errorf("stop reason %q, want policy_manual", r.d.stopReason)
+		}
+	})
+}
+
+// TestLoopWakeWithFilesImportsThem: a wake request naming events files
+// (`status emit`'s) runs a cycle of those files alone (FileWorker); the tick
+// and a plain wake run full cycles, and a plain wake coalesced with a named
+// one makes the cycle full.
+func TestLoopWakeWithFilesImportsThem(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newLoopRig(t)
+		r.worker.gate = make(chan struct{})
+		r.run()
+		r.wantCycles(1, "at start")
+		// Wakes arrive while a cycle is in flight, so they coalesce.
+		r.d.requestWakeFiles("/r", []string{"/r/kitty-specs/b/status.events.jsonl"})
+		r.d.requestWakeFiles("/r", []string{"/r/kitty-specs/a/status.events.jsonl", "/r/kitty-specs/b/status.events.jsonl"})
+		r.worker.gate <- struct{}{}
+		r.wantCycles(2, "after the named wakes")
+		r.d.requestWakeFiles("/r", []string{"/r/kitty-specs/a/status.events.jsonl"})
+		r.d.requestWake()
+		r.worker.gate <- struct{}{}
+		r.wantCycles(3, "after a named and a plain wake")
+		r.worker.gate <- struct{}{}
+		r.sleepTo(DefaultTick)
+		r.wantCycles(4, "at the tick")
+		r.worker.gate <- struct{}{}
+		r.worker.mu.Lock()
+		got := r.worker.files
+		r.worker.mu.Unlock()
+		want := []map[string][]string{nil, {"/r": {"/r/kitty-specs/a/status.events.jsonl", "/r/kitty-specs/b/status.events.jsonl"}}, nil, nil}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("cycles' files %v, want %v", got, want)
+		}
 	})
 }
 

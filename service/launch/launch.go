@@ -47,6 +47,10 @@ type Launcher struct {
 	Service Service
 	// Env is the environment of a spawned daemon (nil: this process's).
 	Env []string
+	// Wake, when set, is the body of the sync request that wakes a running
+	// daemon (e.g. the events file `status emit` appended, so the daemon
+	// imports that file alone); the zero value is a plain wake.
+	Wake localapi.SyncRequest
 }
 
 // EnsureRunning makes sure a daemon runs when the gate, intent and policy
@@ -82,12 +86,12 @@ func (l *Launcher) EnsureRunning(ctx context.Context, intent policy.Intent) poli
 
 	// A running daemon is woken instead of started again.
 	if st, running, _ := localapi.ReadState(home.DaemonState()); running {
-		if err := client.Sync(ctx); err == nil {
+		if err := l.wake(ctx, client); err == nil {
 			return policy.Outcome{AlreadyRunning: true, PID: st.PID}
 		}
 		// It may still be starting: give its API the usual time.
 		if pid, err := waitReady(ctx, client, nil); err == nil {
-			client.Sync(ctx)
+			l.wake(ctx, client)
 			return policy.Outcome{AlreadyRunning: true, PID: pid}
 		}
 	}
@@ -111,6 +115,14 @@ func (l *Launcher) EnsureRunning(ctx context.Context, intent policy.Intent) poli
 		return failed(err)
 	}
 	return policy.Outcome{Started: true, PID: pid}
+}
+
+// wake sends the wake request to a running daemon.
+func (l *Launcher) wake(ctx context.Context, client *localapi.Client) error {
+	if len(l.Wake.Files) > 0 {
+		return client.SyncFiles(ctx, l.Wake.Repo, l.Wake.Files)
+	}
+	return client.Sync(ctx)
 }
 
 func failed(err error) policy.Outcome {

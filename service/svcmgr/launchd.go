@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/atomicfile"
 )
@@ -158,8 +159,8 @@ func (m *launchdManager) Install(ctx context.Context) ([]string, error) {
 }
 
 var (
-	launchdRunningRE = regexp.MustCompile(`(?m)^\s*state = running\s*$`)
-	launchdExitRE    = regexp.MustCompile(`(?m)^\s*last exit code = (-?\d+)`)
+	launchdRunningRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^\s*state = running\s*$`) })
+	launchdExitRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^\s*last exit code = (-?\d+)`) })
 )
 
 // query asks launchd about the job: loaded reports whether it is in the
@@ -252,10 +253,10 @@ func (m *launchdManager) Status(ctx context.Context) (Status, error) {
 	}
 	switch {
 	case !loaded:
-	case launchdRunningRE.MatchString(out):
+	case launchdRunningRE().MatchString(out):
 		st.State, st.Running = StateRunning, true
 	default:
-		if mm := launchdExitRE.FindStringSubmatch(out); mm != nil && mm[1] != "0" {
+		if mm := launchdExitRE().FindStringSubmatch(out); mm != nil && mm[1] != "0" {
 			st.State = StateFailed
 		}
 	}

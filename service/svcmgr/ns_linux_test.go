@@ -3,13 +3,11 @@
 package svcmgr
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"syscall"
 	"testing"
 
-	"github.com/kardianos/service"
+	"github.com/spec-kitty/spec-kitty-sync/internal/nstest"
 )
 
 // helperEnv names the helper a re-executed test binary runs.
@@ -30,33 +28,13 @@ func isHelper(t *testing.T, name string) {
 // namespace mapping the caller to root.
 func runHelper(t *testing.T, test, name string, cloneflags uintptr, env ...string) {
 	t.Helper()
-	args := []string{"-test.run=^" + test + "$", "-test.v", "-test.count=1"}
+	var args []string
 	if *update {
 		args = append(args, "-update")
 	}
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(append(os.Environ(), helperEnv+"="+name), env...)
-	attr := &syscall.SysProcAttr{Cloneflags: cloneflags, Pdeathsig: syscall.SIGKILL}
-	if os.Geteuid() != 0 {
-		attr.Cloneflags |= syscall.CLONE_NEWUSER
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
-	}
-	cmd.SysProcAttr = attr
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cannot create namespaces (needed under CI=true): %v", err)
-		}
-		t.Skipf("cannot create namespaces: %v", err)
-	}
-	err := cmd.Wait()
-	if err != nil || !bytes.Contains(out.Bytes(), []byte("--- PASS: "+test)) {
-		t.Fatalf("helper %s failed: %v\n%s", test, err, out.Bytes())
-	}
+	out := nstest.Run(t, test, cloneflags, append([]string{helperEnv + "=" + name}, env...), args...)
 	if testing.Verbose() {
-		t.Logf("helper output:\n%s", out.Bytes())
+		t.Logf("helper output:\n%s", out)
 	}
 }
 
@@ -64,9 +42,7 @@ func runHelper(t *testing.T, test, name string, cloneflags uintptr, env ...strin
 // tmpfs on each dir.
 func mountPrivate(t *testing.T, dirs ...string) {
 	t.Helper()
-	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
-		t.Fatalf("make mounts private: %v", err)
-	}
+	nstest.MakePrivate(t)
 	for _, d := range dirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -77,28 +53,20 @@ func mountPrivate(t *testing.T, dirs ...string) {
 	}
 }
 
-// detectedSystemd is kardianos' systemd backend with detection forced on:
-// PID 1 is not systemd on the test machines, and kardianos would pick SysV.
-type detectedSystemd struct{ service.System }
-
-func (detectedSystemd) Detect() bool { return true }
-
-// chooseSystemd makes kardianos use its systemd backend for the rest of the
-// test. ChooseSystem is process-global: tests using it are not parallel.
+// chooseSystemd makes detectInit find systemd for the rest of the test:
+// PID 1 is not systemd on the test machines. detectInit is process-global:
+// tests using it are not parallel.
 func chooseSystemd(t *testing.T) {
 	t.Helper()
-	prev := service.AvailableSystems()
-	var sd service.System
-	for _, s := range prev {
-		if s.String() == kardianosSystemd {
-			sd = s
-		}
-	}
-	if sd == nil {
-		t.Fatalf("kardianos has no %s backend among %v", kardianosSystemd, prev)
-	}
-	service.ChooseSystem(detectedSystemd{sd})
-	t.Cleanup(func() { service.ChooseSystem(prev...) })
+	pretendInit(t, initSystemd)
+}
+
+// pretendInit makes detectInit find init for the rest of the test.
+func pretendInit(t *testing.T, init string) {
+	t.Helper()
+	prev := detectInit
+	detectInit = func() string { return init }
+	t.Cleanup(func() { detectInit = prev })
 }
 
 // unsetenv unsets k for the rest of the test (t.Setenv restores it).

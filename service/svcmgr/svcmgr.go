@@ -3,9 +3,9 @@
 // under the platform's service manager, and it shows exactly what it would do
 // without doing it (Plan, for --dry-run).
 //
-// Per-user by default: a systemd --user unit (through kardianos/service), a
-// launchd LaunchAgent, or a Windows Task Scheduler logon task running as the
-// user. Config.System selects the machine-wide variant instead: a systemd
+// Per-user by default: a systemd --user unit (written here and driven with
+// systemctl), a launchd LaunchAgent, or a Windows Task Scheduler logon task
+// running as the user. Config.System selects the machine-wide variant instead: a systemd
 // system unit, a launchd LaunchDaemon, or a Windows SCM service (through
 // kardianos/service).
 //
@@ -28,6 +28,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 	"github.com/spec-kitty/spec-kitty-sync/core/readiness"
@@ -232,7 +233,7 @@ func SystemHome(goos string) string {
 	return "/var/lib/spec-kitty"
 }
 
-var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // withDefaults fills zero fields and validates what every platform needs.
 func (c Config) withDefaults(goos string) (Config, error) {
@@ -294,7 +295,7 @@ func (c Config) validate(goos string) error {
 		}
 	}
 	for k, v := range c.Env {
-		if !envKeyRE.MatchString(k) {
+		if !envKeyRE().MatchString(k) {
 			return fmt.Errorf("service environment: invalid variable name %q", k)
 		}
 		if err := checkText("service environment "+k, v); err != nil {

@@ -34,9 +34,10 @@ func systemdTemplate(cfg Config) string {
 	return b.String()
 }
 
-// renderSystemd expands systemdTemplate exactly as kardianos does for the
+// renderSystemd expands systemdTemplate exactly as kardianos did for the
 // three actions it contains (cmdEscape and cmd are copies of kardianos'
-// functions); a test checks the result against the file kardianos writes.
+// functions), so units written before the Linux manager stopped going
+// through kardianos are byte for byte what it writes now.
 func renderSystemd(cfg Config) string {
 	var args strings.Builder
 	for _, a := range cfg.Args {

@@ -1,6 +1,7 @@
 package svcmgr
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,12 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-
-	"github.com/kardianos/service"
+	"strings"
 )
 
-// kardianosSystemd is the name of kardianos' systemd backend.
-const kardianosSystemd = "linux-systemd"
+// initSystemd names systemd among the init systems detectInit tells apart.
+const initSystemd = "linux-systemd"
 
 // unitName is the systemd unit file name.
 const unitName = Name + ".service"
@@ -25,10 +25,13 @@ const (
 	userUnitSubdir = ".config/systemd/user"
 )
 
-// systemdManager drives kardianos' systemd backend with our template.
+// systemdManager writes our unit and drives systemctl. It does what
+// kardianos/service's systemd backend did for us (the same files and the
+// same systemctl calls, see testdata/systemd/*-argv.txt) without linking
+// kardianos into the Linux binary, whose package initialisation probed the
+// init system at every start of every spec-kitty command.
 type systemdManager struct {
 	cfg       Config
-	svc       service.Service
 	unitPath  string
 	wantsLink string
 	// lingerDir holds one file per user with lingering on.
@@ -36,37 +39,71 @@ type systemdManager struct {
 	getenv    func(string) string
 }
 
-// newSystemd builds the manager on the chosen kardianos system, which must be
-// its systemd backend: kardianos silently falls back to SysV init scripts
-// when systemd is not PID 1, which we never want.
-func newSystemd(cfg Config, sys service.System) (*systemdManager, error) {
-	if sys == nil || sys.String() != kardianosSystemd {
-		found := "none"
-		if sys != nil {
-			found = sys.String()
+// detectInit tells whether systemd manages this machine, as kardianos
+// v1.3.0 decided it, and otherwise names the init system it would have
+// picked instead (for the error message); a variable so tests can pretend.
+var detectInit = func() (found string) {
+	switch {
+	case isSystemd():
+		return initSystemd
+	case fileExists("/sbin/upstart-udev-bridge") || strings.Contains(output("/sbin/initctl", "--version"), "initctl (upstart"):
+		return "linux-upstart"
+	case onPath("openrc-init") || strings.Contains(inittabSysinit(), "openrc"):
+		return "linux-openrc"
+	case fileExists("/etc/init.d/rcS") && !onPath("service") && strings.Contains(inittabSysinit(), "rcS"):
+		return "linux-rcs"
+	case onPath("procd"):
+		return "linux-procd"
+	}
+	return "unix-systemv"
+}
+
+// isSystemd is kardianos' test: rpm-ostree, /run/systemd/system, or
+// systemctl with PID 1 called systemd.
+func isSystemd() bool {
+	if onPath("rpm-ostree") || fileExists("/run/systemd/system") {
+		return true
+	}
+	if !onPath("systemctl") {
+		return false
+	}
+	comm, err := os.ReadFile("/proc/1/comm")
+	return err == nil && strings.Trim(string(comm), " \r\n") == "systemd"
+}
+
+func onPath(name string) bool {
+	_, err := exec.LookPath(name)
+	return err == nil
+}
+
+// inittabSysinit is the ::sysinit: lines of /etc/inittab.
+func inittabSysinit() string {
+	b, _ := os.ReadFile("/etc/inittab")
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "::sysinit:") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// output is what argv prints on stdout, "" when it cannot run.
+func output(name string, args ...string) string {
+	out, _ := exec.Command(name, args...).Output()
+	return string(out)
+}
+
+// newSystemd builds the manager when the detected init system is systemd:
+// never SysV init scripts when systemd is not PID 1.
+func newSystemd(cfg Config, found string) (*systemdManager, error) {
+	if found != initSystemd {
+		if found == "" {
+			found = "none"
 		}
 		return nil, fmt.Errorf("no systemd found (service manager detected: %s); spec-kitty service needs systemd on Linux", found)
 	}
-	m, err := newSystemdUnit(cfg)
-	if err != nil {
-		return nil, err
-	}
-	s, err := sys.New(noopProgram{}, &service.Config{
-		Name:        Name,
-		DisplayName: DisplayName,
-		Description: Description,
-		Executable:  cfg.Executable,
-		Arguments:   cfg.Args,
-		Option: service.KeyValue{
-			"UserService":   !cfg.System,
-			"SystemdScript": systemdTemplate(cfg),
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("systemd service: %w", err)
-	}
-	m.svc = s
-	return m, nil
+	return newSystemdUnit(cfg)
 }
 
 // newSystemdUnit is the manager's unit side (paths, text, plan) without a
@@ -80,7 +117,7 @@ func newSystemdUnit(cfg Config) (*systemdManager, error) {
 		m.unitPath = filepath.Join(systemUnitDir, unitName)
 		m.wantsLink = filepath.Join(systemUnitDir, "multi-user.target.wants", unitName)
 	} else {
-		// kardianos writes user units under os.UserHomeDir().
+		// User units live under os.UserHomeDir() (kardianos' choice, kept).
 		h, err := os.UserHomeDir()
 		if err != nil {
 			return nil, fmt.Errorf("find the user's home directory: %w", err)
@@ -123,6 +160,27 @@ func (m *systemdManager) systemctl(action string, unit bool) []string {
 		argv = append(argv, unitName)
 	}
 	return argv
+}
+
+// run runs the systemctl action (on our unit when unit is set); a failure is
+// an *exec.ExitError (hint reads it), systemctl's own output is dropped.
+func (m *systemdManager) run(action string, unit bool) error {
+	argv := m.systemctl(action, unit)
+	return exec.Command(argv[0], argv[1:]...).Run()
+}
+
+// query runs `systemctl ARGS [--user]` (--user last, as kardianos did) and
+// returns its stdout; err is an *exec.ExitError when systemctl answered with
+// a non-zero status, another error when it could not run.
+func (m *systemdManager) query(args ...string) (string, error) {
+	if !m.cfg.System {
+		args = append(args, "--user")
+	}
+	var out bytes.Buffer
+	cmd := exec.Command("systemctl", args...)
+	cmd.Stdout = &out
+	err := cmd.Run()
+	return out.String(), err
 }
 
 func (m *systemdManager) warnings() []string {
@@ -172,16 +230,11 @@ func (m *systemdManager) Install(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	want := renderSystemd(m.cfg)
-	// kardianos refuses to overwrite ("Init already exists"), including an
-	// empty file left by an earlier failed render: replace it, keeping the
-	// previous content to put back if this install fails.
+	// Replace an existing unit (even an empty file left by an earlier failed
+	// render), keeping the previous content to put back if this install
+	// fails.
 	old, readErr := os.ReadFile(m.unitPath)
 	hadOld := readErr == nil && len(old) > 0
-	if readErr == nil {
-		if err := os.Remove(m.unitPath); err != nil {
-			return nil, fmt.Errorf("replace %s: %w", m.unitPath, err)
-		}
-	}
 	fail := func(err error) ([]string, error) {
 		_ = os.Remove(m.unitPath)
 		if hadOld {
@@ -191,21 +244,30 @@ func (m *systemdManager) Install(ctx context.Context) ([]string, error) {
 		}
 		return nil, err
 	}
-	if err := m.svc.Install(); err != nil {
+	if err := os.MkdirAll(filepath.Dir(m.unitPath), 0o755); err != nil {
 		return fail(fmt.Errorf("install %s: %w%s", m.unitPath, err, m.hint(err)))
 	}
-	got, err := os.ReadFile(m.unitPath)
-	if err != nil {
-		return fail(fmt.Errorf("install %s: %w", m.unitPath, err))
+	if readErr == nil {
+		if err := os.Remove(m.unitPath); err != nil {
+			return nil, fmt.Errorf("replace %s: %w", m.unitPath, err)
+		}
 	}
-	if string(got) != want {
-		return fail(fmt.Errorf("install %s: the written unit differs from the planned one", m.unitPath))
+	if err := os.WriteFile(m.unitPath, []byte(want), 0o644); err != nil {
+		return fail(fmt.Errorf("install %s: %w%s", m.unitPath, err, m.hint(err)))
+	}
+	for _, step := range []struct {
+		action string
+		unit   bool
+	}{{"enable", true}, {"daemon-reload", false}} {
+		if err := m.run(step.action, step.unit); err != nil {
+			return fail(fmt.Errorf("install %s: %w%s", m.unitPath, err, m.hint(err)))
+		}
 	}
 	return m.warnings(), nil
 }
 
-// hint names the likely cause of a failure: kardianos does not pass
-// systemctl's stderr on.
+// hint names the likely cause of a failure (systemctl's stderr is not
+// passed on).
 func (m *systemdManager) hint(err error) string {
 	if errors.Is(err, fs.ErrPermission) && m.cfg.System {
 		return " (the system service needs root)"
@@ -227,8 +289,15 @@ func (m *systemdManager) Uninstall(ctx context.Context) error {
 	if !fileExists(m.unitPath) {
 		return ErrNotInstalled
 	}
-	_ = m.svc.Stop() // it may not be running
-	if err := m.svc.Uninstall(); err != nil {
+	_ = m.run("stop", true) // it may not be running
+	err := m.run("disable", true)
+	if err == nil {
+		err = os.Remove(m.unitPath)
+	}
+	if err == nil {
+		err = m.run("daemon-reload", false)
+	}
+	if err != nil {
 		// The definition goes either way; say that the manager did not
 		// take notice.
 		rmErr := errors.Join(removeIfExists(m.unitPath), removeIfExists(m.wantsLink))
@@ -237,29 +306,29 @@ func (m *systemdManager) Uninstall(ctx context.Context) error {
 	return removeIfExists(m.wantsLink)
 }
 
-func (m *systemdManager) action(ctx context.Context, verb string, f func() error) error {
+func (m *systemdManager) action(ctx context.Context, verb string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if !fileExists(m.unitPath) {
 		return ErrNotInstalled
 	}
-	if err := f(); err != nil {
+	if err := m.run(verb, true); err != nil {
 		return fmt.Errorf("%s: %w%s", joinArgv(m.systemctl(verb, true)), err, m.hint(err))
 	}
 	return nil
 }
 
 func (m *systemdManager) Start(ctx context.Context) error {
-	return m.action(ctx, "start", m.svc.Start)
+	return m.action(ctx, "start")
 }
 
 func (m *systemdManager) Stop(ctx context.Context) error {
-	return m.action(ctx, "stop", m.svc.Stop)
+	return m.action(ctx, "stop")
 }
 
 func (m *systemdManager) Restart(ctx context.Context) error {
-	return m.action(ctx, "restart", m.svc.Restart)
+	return m.action(ctx, "restart")
 }
 
 func (m *systemdManager) Status(ctx context.Context) (Status, error) {
@@ -271,20 +340,32 @@ func (m *systemdManager) Status(ctx context.Context) (Status, error) {
 		return st, nil
 	}
 	st.Installed = true
-	s, err := m.svc.Status()
-	switch {
-	case err == nil && s == service.StatusRunning:
-		st.State, st.Running = StateRunning, true
-	case err == nil && s == service.StatusStopped:
-		st.State = StateStopped
-	case err != nil && err.Error() == "service in failed state":
-		st.State = StateFailed
-	case errors.Is(err, service.ErrNotInstalled):
-		// systemctl does not know the unit (no daemon-reload yet, or no
-		// user manager): the definition exists, its state is unknown.
-		st.State = StateUnknown
-	default:
+	// kardianos' reading of is-active, and of list-unit-files for
+	// "inactive", which also means unknown to systemctl.
+	out, err := m.query("is-active", unitName)
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
 		return st, fmt.Errorf("query %s with systemctl: %w", unitName, err)
+	}
+	switch {
+	case strings.HasPrefix(out, "active"), strings.HasPrefix(out, "activating"):
+		st.State, st.Running = StateRunning, true
+	case strings.HasPrefix(out, "inactive"):
+		files, err := m.query("list-unit-files", "-t", "service", unitName)
+		if err != nil && !errors.As(err, &exit) {
+			return st, fmt.Errorf("query %s with systemctl: %w", unitName, err)
+		}
+		st.State = StateStopped
+		if !strings.Contains(files, Name) {
+			// systemctl does not know the unit (no daemon-reload yet, or
+			// no user manager): the definition exists, its state is
+			// unknown.
+			st.State = StateUnknown
+		}
+	case strings.HasPrefix(out, "failed"):
+		st.State = StateFailed
+	default:
+		st.State = StateUnknown
 	}
 	return st, nil
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // unitCases are rendered to golden files here and, on Linux, verified with
-// systemd-analyze and installed through kardianos.
+// systemd-analyze and installed against a fake systemctl.
 var unitCases = []struct {
 	name string
 	cfg  Config

@@ -11,15 +11,12 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spec-kitty/spec-kitty-sync/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.ServiceMain(ctx, os.Args[1:], cli.OSEnv())
-	stop()
-	os.Exit(code)
+	// cli.OSEnv's Signals makes Ctrl-C and SIGTERM cancel the command once
+	// it runs; help and usage errors start no signal watcher.
+	os.Exit(cli.ServiceMain(context.Background(), os.Args[1:], cli.OSEnv()))
 }

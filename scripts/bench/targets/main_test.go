@@ -95,7 +95,7 @@ func TestReport(t *testing.T) {
 			status: "go queue 0\nproc process 1\nproc idle 0\ngo tray 1\nabsent dashboard\nabsent real\n",
 			files:  map[string]string{"go-queue.txt": goOut, "proc-process.txt": procOut, "proc-idle.txt": idleOut, "go-tray.txt": trayMissed},
 			// Everything not in these outputs has no figure.
-			errors: 24,
+			errors: 27,
 			want: []string{
 				"spec-kitty status, 412 missions, median wall|171 ms|MISS",
 				"spec-kitty --help, median wall|2.1 ms|pass",
