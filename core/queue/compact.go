@@ -21,7 +21,7 @@ const (
 // the live data, small then).
 const (
 	compactFreeBytes   = 4 << 20
-	compactStepPages   = 4096
+	compactStepPages   = 512
 	vacuumMaxDepth     = 10_000
 	vacuumMaxLiveBytes = 64 << 20
 )
@@ -47,6 +47,9 @@ func (q *Queue) Compact(ctx context.Context) (Compacted, error) {
 	if err := q.db.QueryRowContext(ctx, `SELECT (SELECT page_size FROM pragma_page_size), (SELECT freelist_count FROM pragma_freelist_count),
 		(SELECT page_count FROM pragma_page_count), (SELECT auto_vacuum FROM pragma_auto_vacuum)`).Scan(&pageSize, &free, &pages, &mode); err != nil {
 		return c, fmt.Errorf("compact: queue %s: %w", q.path, err)
+	}
+	if err := q.dropStaleLeases(ctx); err != nil {
+		return c, err
 	}
 	if free*pageSize >= compactFreeBytes {
 		if mode == 2 {
@@ -76,6 +79,12 @@ func (q *Queue) Compact(ctx context.Context) (Compacted, error) {
 		}
 	}
 	// Empty the WAL; busy readers only make this a partial checkpoint.
+	// A TRUNCATE checkpoint holds the write lock while it copies, so a
+	// PASSIVE one (no lock) copies the WAL first and TRUNCATE only resets
+	// it: writers (`status emit`) are not held up by the copy.
+	if _, err := q.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+		return c, fmt.Errorf("compact: queue %s: checkpoint: %w", q.path, err)
+	}
 	if _, err := q.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		return c, fmt.Errorf("compact: queue %s: checkpoint: %w", q.path, err)
 	}
@@ -103,4 +112,22 @@ func (q *Queue) vacuum(ctx context.Context) error {
 		return fmt.Errorf("compact: queue %s: vacuum: %w", q.path, err)
 	}
 	return nil
+}
+
+// dropStaleLeases deletes the leases of rows no longer queued (rows the
+// Python CLI deleted; every other writer deletes a row's lease with it).
+// A read first: a queue without such leases costs no write lock.
+func (q *Queue) dropStaleLeases(ctx context.Context) error {
+	const stale = `FROM queue_lease WHERE NOT EXISTS (SELECT 1 FROM queue WHERE queue.id = queue_lease.id)`
+	var found bool
+	if err := q.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 `+stale+`)`).Scan(&found); err != nil {
+		return fmt.Errorf("compact: queue %s: %w", q.path, err)
+	}
+	if !found {
+		return nil
+	}
+	return q.write(ctx, "compact", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE `+stale)
+		return err
+	})
 }

@@ -310,19 +310,23 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 	}
 	nowMS := unixMS(now)
 	until := now.Add(leaseFor)
+	// The transaction reads the rows and records their leases in the
+	// narrow queue_lease (three integers a row: the ~1 KB rows are not
+	// rewritten); checking the data is JSON waits until it committed, so
+	// the write lock is held for the reads and inserts alone.
 	var out []Leased
 	err := q.write(ctx, "lease", func(tx *sql.Tx) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT id, event_id, event_type, data, CAST(timestamp AS INTEGER),
-				COALESCE(retry_count, 0), COALESCE(coalesce_key, '')
-			FROM queue
-			WHERE (next_attempt_at IS NULL OR next_attempt_at <= ?3)
-			  AND (leased_until IS NULL OR leased_until <= ?1)
-			ORDER BY timestamp, id LIMIT ?2`, nowMS, max, unixMS(dueBy))
+		rowCtx := context.WithoutCancel(ctx) // see insertRowsOf
+		rows, err := tx.QueryContext(rowCtx, `SELECT q.id, q.event_id, q.event_type, q.data, CAST(q.timestamp AS INTEGER),
+				COALESCE(q.retry_count, 0), COALESCE(q.coalesce_key, '')
+			FROM queue q
+			WHERE (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?3)
+			  AND NOT EXISTS (SELECT 1 FROM queue_lease l WHERE l.id = q.id AND l.until > ?1)
+			ORDER BY q.timestamp, q.id LIMIT ?2`, nowMS, max, unixMS(dueBy))
 		if err != nil {
 			return err
 		}
-		var bad []Leased
 		size := 0
 		for rows.Next() {
 			var l Leased
@@ -330,10 +334,6 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 			if err := rows.Scan(&l.ID, &l.EventID, &l.EventType, &l.Data, &queuedAt, &l.RetryCount, &l.CoalesceKey); err != nil {
 				rows.Close()
 				return err
-			}
-			if !json.Valid(l.Data) {
-				bad = append(bad, l)
-				continue
 			}
 			if maxBytes > 0 && len(out) > 0 && size+len(l.Data) > maxBytes {
 				break
@@ -348,26 +348,66 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 			return err
 		}
 		rows.Close()
-		for _, b := range bad {
-			if _, err := deadLetter(ctx, tx, b.EventID, "data is not valid JSON", unixMS(now)); err != nil {
-				return err
-			}
-		}
 		ids := make([]int64, len(out))
 		for i, l := range out {
 			ids[i] = l.ID
 		}
-		for chunk := range slices.Chunk(ids, 500) {
-			if _, err := tx.ExecContext(ctx, `UPDATE queue SET leased_until = ?, leased_by = ? WHERE id IN (`+intList(chunk)+`)`, unixMS(until), q.holder); err != nil {
-				return err
-			}
-		}
-		return nil
+		return q.insertLeases(rowCtx, tx, ids, unixMS(until))
 	})
-	if err != nil {
+	if err != nil || len(out) == 0 {
 		return nil, err
 	}
-	return out, nil
+	// A row whose data is not JSON (written by another tool) would spoil
+	// a whole batch upload: it goes to the dead letters instead.
+	var bad []string
+	good := out[:0]
+	for _, l := range out {
+		if json.Valid(l.Data) {
+			good = append(good, l)
+		} else {
+			bad = append(bad, l.EventID)
+		}
+	}
+	if len(bad) > 0 {
+		err := q.write(context.WithoutCancel(ctx), "lease", func(tx *sql.Tx) error {
+			for _, id := range bad {
+				if _, err := deadLetter(ctx, tx, id, "data is not valid JSON", nowMS); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return good, nil
+}
+
+// leaseRows is how many rows one INSERT of insertLeases carries.
+const leaseRows = 250
+
+// insertLeases records leases until untilMS of the rows ids, held by this
+// process.
+func (q *Queue) insertLeases(ctx context.Context, tx *sql.Tx, ids []int64, untilMS int64) error {
+	var b strings.Builder
+	tail := "," + strconv.FormatInt(untilMS, 10) + "," + strconv.Itoa(q.holder) + ")"
+	for chunk := range slices.Chunk(ids, leaseRows) {
+		b.Reset()
+		b.WriteString(`INSERT OR REPLACE INTO queue_lease (id, until, holder) VALUES `)
+		for i, id := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('(')
+			b.WriteString(strconv.FormatInt(id, 10))
+			b.WriteString(tail)
+		}
+		if _, err := tx.ExecContext(ctx, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Release gives leased events back without counting a retry (a drainer that
@@ -377,7 +417,7 @@ func (q *Queue) Release(ctx context.Context, ids ...string) error {
 		return nil
 	}
 	return q.write(ctx, "release", func(tx *sql.Tx) error {
-		return eachID(ctx, tx, `UPDATE queue SET leased_until = NULL, leased_by = NULL WHERE event_id = ?`, ids, nil)
+		return eachID(ctx, tx, `DELETE FROM queue_lease WHERE id = (SELECT id FROM queue WHERE event_id = ?)`, ids, nil)
 	})
 }
 
@@ -386,8 +426,8 @@ func (q *Queue) Release(ctx context.Context, ids ...string) error {
 // rather than when the leases expire. It returns how many were released.
 // A reused PID only makes it wait for the expiry, as before.
 func (q *Queue) ReleaseOrphaned(ctx context.Context, now time.Time, alive func(pid int) bool) (int, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT DISTINCT leased_by FROM queue
-		WHERE leased_by IS NOT NULL AND leased_until > ?`, unixMS(now))
+	rows, err := q.db.QueryContext(ctx, `SELECT DISTINCT holder FROM queue_lease
+		WHERE holder IS NOT NULL AND until > ?`, unixMS(now))
 	if err != nil {
 		return 0, fmt.Errorf("release orphaned leases: queue %s: %w", q.path, err)
 	}
@@ -409,8 +449,8 @@ func (q *Queue) ReleaseOrphaned(ctx context.Context, now time.Time, alive func(p
 	n := 0
 	err = q.write(ctx, "release orphaned leases", func(tx *sql.Tx) error {
 		n = 0
-		res, err := tx.ExecContext(ctx, `UPDATE queue SET leased_until = NULL, leased_by = NULL
-			WHERE leased_by IN (`+intList(dead)+`) AND leased_until > ?`, unixMS(now))
+		res, err := tx.ExecContext(ctx, `DELETE FROM queue_lease
+			WHERE holder IN (`+intList(dead)+`) AND until > ?`, unixMS(now))
 		if err != nil {
 			return err
 		}
@@ -536,13 +576,20 @@ func (q *Queue) Settle(ctx context.Context, r Results) (Settled, error) {
 }
 
 func retry(ctx context.Context, tx *sql.Tx, r RetryAt, nowMS int64) (int64, error) {
-	res, err := tx.ExecContext(ctx, `UPDATE queue SET retry_count = COALESCE(retry_count, 0) + 1,
-			next_attempt_at = ?, last_error = ?, last_attempt_at = ?, leased_until = NULL
-		WHERE event_id = ?`, unixMS(r.NextAttempt), r.Error, nowMS, r.EventID)
+	var id int64
+	err := tx.QueryRowContext(ctx, `UPDATE queue SET retry_count = COALESCE(retry_count, 0) + 1,
+			next_attempt_at = ?, last_error = ?, last_attempt_at = ?
+		WHERE event_id = ? RETURNING id`, unixMS(r.NextAttempt), r.Error, nowMS, r.EventID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err == nil {
+		err = dropLeases(ctx, tx, []int64{id})
+	}
 	if err != nil {
 		return 0, fmt.Errorf("retry %s: %w", r.EventID, err)
 	}
-	return res.RowsAffected()
+	return 1, nil
 }
 
 func deadLetter(ctx context.Context, tx *sql.Tx, id, reason string, nowMS int64) (int64, error) {
@@ -559,7 +606,7 @@ func deadLetter(ctx context.Context, tx *sql.Tx, id, reason string, nowMS int64)
 	if err != nil || n == 0 {
 		return n, err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM queue WHERE event_id = ?`, id); err != nil {
+	if _, err := deleteIDs(ctx, tx, []string{id}); err != nil {
 		return 0, fmt.Errorf("dead-letter %s: %w", id, err)
 	}
 	return n, nil
@@ -596,26 +643,51 @@ func eachID(ctx context.Context, tx *sql.Tx, query string, ids []string, counted
 	return nil
 }
 
-// deleteIDs deletes the queued events among ids, a chunk per statement, and
-// returns how many there were.
+// deleteIDs deletes the queued events among ids and their leases, a chunk
+// per statement, and returns how many there were.
 func deleteIDs(ctx context.Context, tx *sql.Tx, ids []string) (int, error) {
 	deleted := 0
+	args := make([]any, 0, min(len(ids), 500))
+	var rows []int64
 	for chunk := range slices.Chunk(ids, 500) {
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
+		args = args[:0]
+		for _, id := range chunk {
+			args = append(args, id)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM queue WHERE event_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		rs, err := tx.QueryContext(ctx, `DELETE FROM queue WHERE event_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`) RETURNING id`, args...)
 		if err != nil {
 			return deleted, err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
+		rows = rows[:0]
+		for rs.Next() {
+			var id int64
+			if err := rs.Scan(&id); err != nil {
+				rs.Close()
+				return deleted, err
+			}
+			rows = append(rows, id)
+		}
+		if err := rs.Close(); err != nil {
 			return deleted, err
 		}
-		deleted += int(n)
+		if err := rs.Err(); err != nil {
+			return deleted, err
+		}
+		deleted += len(rows)
+		if err := dropLeases(ctx, tx, rows); err != nil {
+			return deleted, err
+		}
 	}
 	return deleted, nil
+}
+
+// dropLeases deletes the leases of the rows ids.
+func dropLeases(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM queue_lease WHERE id IN (`+intList(ids)+`)`)
+	return err
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

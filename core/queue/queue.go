@@ -89,6 +89,9 @@ type Queue struct {
 	// noCounts: a read-only open of a database from before queue_counts
 	// (schema version 4); Stats counts rows instead.
 	noCounts bool
+	// noLeaseTable: a read-only open of a database from before queue_lease
+	// (schema version 5), whose leases are in the queue rows.
+	noLeaseTable bool
 }
 
 // Open opens the queue at path, creating the file 0600 if it does not exist,
@@ -198,6 +201,7 @@ func (q *Queue) checkReadable(ctx context.Context) error {
 		q.noQueueTable = !tables["queue"]
 	}
 	q.noCounts = !tables["queue_counts"]
+	q.noLeaseTable = !tables["queue_lease"]
 	return nil
 }
 
