@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 )
 
 // walLimit is the size the WAL is cut back to after a checkpoint;
@@ -12,6 +13,8 @@ import (
 const (
 	walLimit           = 64 << 20
 	walCheckpointPages = 4096
+	// walTruncateMin: Compact leaves a WAL smaller than this as it is.
+	walTruncateMin = 4 << 20
 )
 
 // Compaction thresholds: free space worth giving back, how many pages one
@@ -54,7 +57,7 @@ func (q *Queue) Compact(ctx context.Context) (Compacted, error) {
 	if free*pageSize >= compactFreeBytes {
 		if mode == 2 {
 			for free > 0 && ctx.Err() == nil {
-				err := q.write(ctx, "compact", func(tx *sql.Tx) error {
+				err := q.writeBulk(ctx, "compact", func(tx *sql.Tx) error {
 					_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, compactStepPages))
 					return err
 				})
@@ -79,9 +82,14 @@ func (q *Queue) Compact(ctx context.Context) (Compacted, error) {
 		}
 	}
 	// Empty the WAL; busy readers only make this a partial checkpoint.
-	// A TRUNCATE checkpoint holds the write lock while it copies, so a
-	// PASSIVE one (no lock) copies the WAL first and TRUNCATE only resets
-	// it: writers (`status emit`) are not held up by the copy.
+	// A TRUNCATE checkpoint holds the write lock while it copies and waits
+	// for readers, so it runs only when the WAL is worth cutting (a daemon
+	// that drains a trickle of emitted events ends every cycle here), and
+	// a PASSIVE one (no lock) copies the WAL first: TRUNCATE then only
+	// resets it, and writers (`status emit`) are not held up by the copy.
+	if fi, err := os.Stat(q.path + "-wal"); err != nil || fi.Size() < walTruncateMin {
+		return c, nil
+	}
 	if _, err := q.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
 		return c, fmt.Errorf("compact: queue %s: checkpoint: %w", q.path, err)
 	}

@@ -109,7 +109,11 @@ func (q *Queue) enqueue(ctx context.Context, moves []CursorMove, items []Item) (
 	}
 	now := q.now()
 	added := 0
-	err := q.write(ctx, "enqueue", func(tx *sql.Tx) error {
+	write := q.write
+	if len(items) > insertRows {
+		write = q.writeBulk // an import's batch, not one emitted event
+	}
+	err := write(ctx, "enqueue", func(tx *sql.Tx) error {
 		added = 0
 		if err := checkCursors(ctx, tx, moves); err != nil {
 			return err
@@ -310,50 +314,77 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 	}
 	nowMS := unixMS(now)
 	until := now.Add(leaseFor)
-	// The transaction reads the rows and records their leases in the
-	// narrow queue_lease (three integers a row: the ~1 KB rows are not
+	// Each step reads the rows and records their leases in the narrow
+	// queue_lease (three integers a row: the ~1 KB rows are not
 	// rewritten); checking the data is JSON waits until it committed, so
-	// the write lock is held for the reads and inserts alone.
+	// the write lock is held for the reads and inserts alone, leaseStep
+	// rows at a time, giving way to other processes' writers in between.
 	var out []Leased
-	err := q.write(ctx, "lease", func(tx *sql.Tx) error {
-		out = out[:0]
-		rowCtx := context.WithoutCancel(ctx) // see insertRowsOf
-		rows, err := tx.QueryContext(rowCtx, `SELECT q.id, q.event_id, q.event_type, q.data, CAST(q.timestamp AS INTEGER),
-				COALESCE(q.retry_count, 0), COALESCE(q.coalesce_key, '')
-			FROM queue q
-			WHERE (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?3)
-			  AND NOT EXISTS (SELECT 1 FROM queue_lease l WHERE l.id = q.id AND l.until > ?1)
-			ORDER BY q.timestamp, q.id LIMIT ?2`, nowMS, max, unixMS(dueBy))
-		if err != nil {
-			return err
-		}
-		size := 0
-		for rows.Next() {
-			var l Leased
-			var queuedAt int64
-			if err := rows.Scan(&l.ID, &l.EventID, &l.EventType, &l.Data, &queuedAt, &l.RetryCount, &l.CoalesceKey); err != nil {
+	size := 0
+	var err error
+	for len(out) < max {
+		before := len(out)
+		err = q.writeBulk(ctx, "lease", func(tx *sql.Tx) error {
+			out = out[:before]
+			n := min(max-before, leaseStep)
+			rowCtx := context.WithoutCancel(ctx) // see insertRowsOf
+			rows, err := tx.QueryContext(rowCtx, `SELECT q.id, q.event_id, q.event_type, q.data, CAST(q.timestamp AS INTEGER),
+					COALESCE(q.retry_count, 0), COALESCE(q.coalesce_key, '')
+				FROM queue q
+				WHERE (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?3)
+				  AND NOT EXISTS (SELECT 1 FROM queue_lease l WHERE l.id = q.id AND l.until > ?1)
+				ORDER BY q.timestamp, q.id LIMIT ?2`, nowMS, n, unixMS(dueBy))
+			if err != nil {
+				return err
+			}
+			stepSize := 0
+			for rows.Next() {
+				var l Leased
+				var queuedAt int64
+				if err := rows.Scan(&l.ID, &l.EventID, &l.EventType, &l.Data, &queuedAt, &l.RetryCount, &l.CoalesceKey); err != nil {
+					rows.Close()
+					return err
+				}
+				if maxBytes > 0 && len(out) > 0 && size+stepSize+len(l.Data) > maxBytes {
+					break
+				}
+				stepSize += len(l.Data)
+				l.QueuedAt = fromQueuedAt(queuedAt)
+				l.LeasedUntil = until.UTC()
+				out = append(out, l)
+			}
+			if err := rows.Err(); err != nil {
 				rows.Close()
 				return err
 			}
-			if maxBytes > 0 && len(out) > 0 && size+len(l.Data) > maxBytes {
-				break
-			}
-			size += len(l.Data)
-			l.QueuedAt = fromQueuedAt(queuedAt)
-			l.LeasedUntil = until.UTC()
-			out = append(out, l)
-		}
-		if err := rows.Err(); err != nil {
 			rows.Close()
-			return err
+			ids := make([]int64, len(out)-before)
+			for i, l := range out[before:] {
+				ids[i] = l.ID
+			}
+			if err := q.insertLeases(rowCtx, tx, ids, unixMS(until)); err != nil {
+				return err
+			}
+			size += stepSize
+			return nil
+		})
+		if err != nil {
+			out = out[:before]
+			break
 		}
-		rows.Close()
+		if len(out)-before < min(max-before, leaseStep) {
+			break // nothing more is due, or the bytes are used up
+		}
+	}
+	if err != nil && len(out) > 0 {
+		// Steps already leased are handed back rather than left to expire.
 		ids := make([]int64, len(out))
 		for i, l := range out {
 			ids[i] = l.ID
 		}
-		return q.insertLeases(rowCtx, tx, ids, unixMS(until))
-	})
+		q.write(context.WithoutCancel(ctx), "lease", func(tx *sql.Tx) error { return dropLeases(ctx, tx, ids) })
+		return nil, err
+	}
 	if err != nil || len(out) == 0 {
 		return nil, err
 	}
@@ -384,8 +415,14 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 	return good, nil
 }
 
-// leaseRows is how many rows one INSERT of insertLeases carries.
-const leaseRows = 250
+// leaseRows is how many rows one INSERT of insertLeases carries, leaseStep
+// and settleStep how many events one transaction of Lease and Settle
+// handles: a drain holds the write lock a few milliseconds at a time.
+const (
+	leaseRows  = 250
+	leaseStep  = 500
+	settleStep = 500
+)
 
 // insertLeases records leases until untilMS of the rows ids, held by this
 // process.
@@ -524,14 +561,39 @@ type Settled struct {
 	Acked, Retried, Dead, Missing int
 }
 
-// Settle applies a whole batch's verdicts in one transaction.
+// Settle applies a batch's verdicts in transactions of up to settleStep
+// events (each verdict is applied once and on its own, so a crash between
+// two only leaves events to be sent again). On an error, the Settled of
+// the steps already committed is returned with it.
 func (q *Queue) Settle(ctx context.Context, r Results) (Settled, error) {
-	var s Settled
-	if len(r.Ack)+len(r.Retry)+len(r.Dead) == 0 {
-		return s, nil
+	var total Settled
+	for len(r.Ack)+len(r.Retry)+len(r.Dead) > 0 {
+		var part Results
+		room := settleStep
+		take := func(n int) int { n = min(n, room); room -= n; return n }
+		n := take(len(r.Ack))
+		part.Ack, r.Ack = r.Ack[:n], r.Ack[n:]
+		n = take(len(r.Retry))
+		part.Retry, r.Retry = r.Retry[:n], r.Retry[n:]
+		n = take(len(r.Dead))
+		part.Dead, r.Dead = r.Dead[:n], r.Dead[n:]
+		s, err := q.settle(ctx, part)
+		total.Acked += s.Acked
+		total.Retried += s.Retried
+		total.Dead += s.Dead
+		total.Missing += s.Missing
+		if err != nil {
+			return total, err
+		}
 	}
+	return total, nil
+}
+
+// settle applies verdicts in one transaction.
+func (q *Queue) settle(ctx context.Context, r Results) (Settled, error) {
+	var s Settled
 	nowMS := unixMS(q.now())
-	err := q.write(ctx, "settle", func(tx *sql.Tx) error {
+	err := q.writeBulk(ctx, "settle", func(tx *sql.Tx) error {
 		s = Settled{}
 		acked, err := deleteIDs(ctx, tx, r.Ack)
 		if err != nil {

@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofrs/flock"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
@@ -80,6 +81,10 @@ type Queue struct {
 	wsem chan struct{}
 	// holder identifies this process's leases (its PID).
 	holder int
+	// waiting is the advisory lock file `queue.db-wait` (see yield): a
+	// writer that finds the write lock taken holds it shared until its
+	// transaction ends; bulk writers give way while anyone does.
+	waiting *flock.Flock
 	// busy is how long a write waits for another process's write lock.
 	busy time.Duration
 	// unmigrated: a read-only open of a database this program never
@@ -142,6 +147,9 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	q := &Queue{db: db, path: abs, maxSize: opts.MaxSize, now: opts.Now, wsem: make(chan struct{}, 1), holder: os.Getpid(), busy: busy}
+	if !opts.ReadOnly {
+		q.waiting = flock.New(abs+"-wait", flock.SetPermissions(0o600))
+	}
 	if q.maxSize <= 0 {
 		q.maxSize = DefaultMaxSize
 	}
@@ -316,6 +324,9 @@ func (q *Queue) MaxSize() int { return q.maxSize }
 
 // Close closes the database.
 func (q *Queue) Close() error {
+	if q.waiting != nil {
+		q.waiting.Close()
+	}
 	if err := q.db.Close(); err != nil {
 		return fmt.Errorf("close queue %s: %w", q.path, err)
 	}
@@ -325,18 +336,35 @@ func (q *Queue) Close() error {
 // write runs fn in one IMMEDIATE transaction; what names the operation in
 // errors.
 func (q *Queue) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	return q.writeTx(ctx, what, false, fn)
+}
+
+// writeBulk is write for one step of a drain or a large import: it first
+// gives way to writers of other processes waiting for the lock (yield).
+func (q *Queue) writeBulk(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	return q.writeTx(ctx, what, true, fn)
+}
+
+func (q *Queue) writeTx(ctx context.Context, what string, bulk bool, fn func(tx *sql.Tx) error) error {
 	select {
 	case q.wsem <- struct{}{}:
 		defer func() { <-q.wsem }()
 	case <-ctx.Done():
 		return fmt.Errorf("%s: queue %s: %w", what, q.path, ctx.Err())
 	}
+	if bulk {
+		q.yield(ctx)
+	}
 	conn, err := q.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: queue %s: %w", what, q.path, err)
 	}
 	defer conn.Close()
-	tx, err := q.begin(ctx, conn)
+	tx, waited, err := q.begin(ctx, conn, !bulk)
+	if waited {
+		// Until this transaction ends: bulk writers elsewhere hold back.
+		defer q.waiting.Unlock()
+	}
 	if err != nil {
 		return fmt.Errorf("%s: queue %s: %w", what, q.path, err)
 	}
@@ -366,22 +394,64 @@ const (
 // whose transactions follow each other closely, mostly sleeps through the
 // gaps: it waited seconds. The busy timeout is off only while this loop
 // runs; statements inside the transaction hold the lock already.
-func (q *Queue) begin(ctx context.Context, conn *sql.Conn) (*sql.Tx, error) {
+//
+// A writer that announce allows and that finds the lock taken says it waits
+// (a shared lock on queue.db-wait, waited true; the caller releases it when
+// its transaction ends), so a draining daemon's bulk steps hold back until it
+// is through (yield): without that, a daemon whose steps follow each other
+// back to back leaves a `status emit` only the rare gap between two of them.
+func (q *Queue) begin(ctx context.Context, conn *sql.Conn, announce bool) (tx *sql.Tx, waited bool, err error) {
 	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA busy_timeout = `+strconv.FormatInt(q.busy.Milliseconds(), 10))
 	deadline := time.Now().Add(q.busy)
 	for {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err == nil || !isBusy(err) || time.Now().After(deadline) {
-			return tx, err
+			return tx, waited, err
+		}
+		if announce && !waited && q.waiting != nil {
+			waited, _ = q.waiting.TryRLock() // a hint: a failure only costs fairness
 		}
 		t := time.NewTimer(beginRetryMin + time.Duration(rand.Int64N(int64(beginRetryMax-beginRetryMin))))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, ctx.Err()
+			return nil, waited, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// How long a bulk write gives way to waiting writers at most (so a waiter
+// that hangs cannot stall a drain), and how often it looks again.
+const (
+	yieldMax   = 100 * time.Millisecond
+	yieldCheck = 250 * time.Microsecond
+)
+
+// yield waits, up to yieldMax, while a writer of another process waits for
+// the write lock (holds queue.db-wait shared). It costs one lock attempt
+// when nobody waits.
+func (q *Queue) yield(ctx context.Context) {
+	if q.waiting == nil {
+		return
+	}
+	deadline := time.Now().Add(yieldMax)
+	for {
+		free, err := q.waiting.TryLock()
+		if free {
+			q.waiting.Unlock()
+		}
+		if free || err != nil || time.Now().After(deadline) {
+			return
+		}
+		t := time.NewTimer(yieldCheck)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
 		case <-t.C:
 		}
 	}
