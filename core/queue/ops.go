@@ -93,18 +93,49 @@ func (q *Queue) ImportBatch(ctx context.Context, moves []CursorMove, items []Ite
 	return q.enqueue(ctx, moves, items)
 }
 
+// ImportBatchBuilt is ImportBatch for a batch whose items need lamports
+// lamport values (ReserveLamport): build makes the items inside the
+// transaction from the first value reserved, so reserving and importing
+// take one write (the `status emit` path: one wait for the lock, not two).
+// build may update moves (counts of malformed lines); it should be quick.
+func (q *Queue) ImportBatchBuilt(ctx context.Context, moves []CursorMove, lamports int, build func(first int64) ([]Item, error)) (added int, err error) {
+	for _, m := range moves {
+		if err := m.Next.validate(); err != nil {
+			return 0, fmt.Errorf("import: %w", err)
+		}
+	}
+	if lamports < 1 {
+		return 0, fmt.Errorf("import: lamport count %d is not positive", lamports)
+	}
+	return q.enqueueBuilt(ctx, moves, nil, lamports, build)
+}
+
 // insertRows is how many rows one INSERT statement of enqueue carries:
 // fewer statements cost less in database/sql and the driver than the
 // SQL they run.
 const insertRows = 64
 
 func (q *Queue) enqueue(ctx context.Context, moves []CursorMove, items []Item) (int, error) {
+	return q.enqueueBuilt(ctx, moves, items, 0, nil)
+}
+
+// validateItems checks items before they are written.
+func validateItems(items []Item) error {
 	for i, it := range items {
 		if err := it.validate(i); err != nil {
-			return 0, fmt.Errorf("enqueue: %w", err)
+			return fmt.Errorf("enqueue: %w", err)
 		}
 	}
-	if len(items) == 0 && len(moves) == 0 {
+	return nil
+}
+
+// enqueueBuilt is enqueue of items, or, when build is set, of the items it
+// makes inside the transaction from lamports reserved lamport values.
+func (q *Queue) enqueueBuilt(ctx context.Context, moves []CursorMove, items []Item, lamports int, build func(first int64) ([]Item, error)) (int, error) {
+	if err := validateItems(items); err != nil {
+		return 0, err
+	}
+	if len(items) == 0 && len(moves) == 0 && build == nil {
 		return 0, nil
 	}
 	now := q.now()
@@ -117,6 +148,19 @@ func (q *Queue) enqueue(ctx context.Context, moves []CursorMove, items []Item) (
 		added = 0
 		if err := checkCursors(ctx, tx, moves); err != nil {
 			return err
+		}
+		items := items
+		if build != nil {
+			first, err := reserveLamport(ctx, tx, lamports)
+			if err != nil {
+				return err
+			}
+			if items, err = build(first); err != nil {
+				return err
+			}
+			if err := validateItems(items); err != nil {
+				return err
+			}
 		}
 		if len(items) > 0 {
 			depth, hasDead, err := depth(ctx, tx)

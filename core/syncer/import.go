@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/event"
@@ -25,7 +26,17 @@ import (
 type importBatch struct {
 	items []queue.Item
 	moves []queue.CursorMove
+	// build, for a small batch, makes its items inside the write
+	// transaction from lamports values reserved there (one write instead
+	// of a reservation and an import: the `status emit` path).
+	build    func(first int64) ([]queue.Item, error)
+	lamports int
 }
+
+// builtBatch is the largest batch whose envelopes are built inside the
+// write transaction; a larger one reserves its lamport values first, so
+// its envelopes are built beside the writer.
+const builtBatch = 64
 
 // importRetries bounds how often ImportFiles starts over after another
 // importer moved a cursor under it.
@@ -81,7 +92,13 @@ func (e *Engine) importFiles(ctx context.Context, repo string, files []string) (
 		if werr != nil {
 			continue // drain after a failed write
 		}
-		n, err := e.Queue.ImportBatch(ctx, b.moves, b.items)
+		var n int
+		var err error
+		if b.build != nil {
+			n, err = e.Queue.ImportBatchBuilt(ctx, b.moves, b.lamports, b.build)
+		} else {
+			n, err = e.Queue.ImportBatch(ctx, b.moves, b.items)
+		}
 		added += n
 		if n > 0 {
 			e.step(PhaseQueue, n, 0)
@@ -258,30 +275,19 @@ func (r *importReader) flush() error {
 		return nil
 	}
 	b := importBatch{moves: r.moves}
-	if len(r.lines) > 0 {
-		first, err := r.e.Queue.ReserveLamport(r.ctx, len(r.lines))
+	switch n := len(r.lines); {
+	case n > 0 && n <= builtBatch:
+		lines, fallbacks := slices.Clone(r.lines), slices.Clone(r.fallbacks)
+		b.lamports = n
+		b.build = func(first int64) ([]queue.Item, error) {
+			return buildItems(lines, fallbacks, r.origin, first, b.moves), nil
+		}
+	case n > 0:
+		first, err := r.e.Queue.ReserveLamport(r.ctx, n)
 		if err != nil {
 			return err
 		}
-		b.items = make([]queue.Item, 0, len(r.lines))
-		for i, l := range r.lines {
-			o := r.origin
-			o.Lamport, o.Fallback = first+int64(i), r.fallbacks[i]
-			it, err := item(l, o)
-			if err != nil {
-				// Counted on the cursor of the line's file: the last
-				// move of that file in this batch.
-				for j := len(b.moves) - 1; j >= 0; j-- {
-					if b.moves[j].Next.Path == l.File {
-						b.moves[j].Next.Malformed++
-						b.moves[j].Next.LastError = err.Error()
-						break
-					}
-				}
-				continue
-			}
-			b.items = append(b.items, it)
-		}
+		b.items = buildItems(r.lines, r.fallbacks, r.origin, first, b.moves)
 	}
 	r.lines, r.fallbacks, r.moves = r.lines[:0], r.fallbacks[:0], nil
 	select {
@@ -290,6 +296,30 @@ func (r *importReader) flush() error {
 	case <-r.ctx.Done():
 		return r.ctx.Err()
 	}
+}
+
+// buildItems makes the envelopes of lines, stamped with lamport values from
+// first on. A line whose envelope cannot be built is counted on the cursor
+// of its file: the last move of that file in moves.
+func buildItems(lines []event.Line, fallbacks []time.Time, origin event.Origin, first int64, moves []queue.CursorMove) []queue.Item {
+	items := make([]queue.Item, 0, len(lines))
+	for i, l := range lines {
+		o := origin
+		o.Lamport, o.Fallback = first+int64(i), fallbacks[i]
+		it, err := item(l, o)
+		if err != nil {
+			for j := len(moves) - 1; j >= 0; j-- {
+				if moves[j].Next.Path == l.File {
+					moves[j].Next.Malformed++
+					moves[j].Next.LastError = err.Error()
+					break
+				}
+			}
+			continue
+		}
+		items = append(items, it)
+	}
+	return items
 }
 
 // unchanged reports whether the file still has the size and modification
