@@ -93,21 +93,19 @@ func (q *Queue) ImportBatch(ctx context.Context, moves []CursorMove, items []Ite
 	return q.enqueue(ctx, moves, items)
 }
 
-// ImportBatchBuilt is ImportBatch for a batch whose items need lamports
-// lamport values (ReserveLamport): build makes the items inside the
-// transaction from the first value reserved, so reserving and importing
-// take one write (the `status emit` path: one wait for the lock, not two).
-// build may update moves (counts of malformed lines); it should be quick.
-func (q *Queue) ImportBatchBuilt(ctx context.Context, moves []CursorMove, lamports int, build func(first int64) ([]Item, error)) (added int, err error) {
+// ImportBatchStamped is ImportBatch for items that still need their
+// lamport values (ReserveLamport): inside the transaction it reserves one
+// per item and calls stamp with the first, which writes them into the
+// items' data. Reserving and importing then take one write, and whoever
+// builds the items never waits for the write lock (a `status emit` waits
+// for it once, not twice). stamp should be quick.
+func (q *Queue) ImportBatchStamped(ctx context.Context, moves []CursorMove, items []Item, stamp func(items []Item, first int64) error) (added int, err error) {
 	for _, m := range moves {
 		if err := m.Next.validate(); err != nil {
 			return 0, fmt.Errorf("import: %w", err)
 		}
 	}
-	if lamports < 1 {
-		return 0, fmt.Errorf("import: lamport count %d is not positive", lamports)
-	}
-	return q.enqueueBuilt(ctx, moves, nil, lamports, build)
+	return q.enqueueStamped(ctx, moves, items, stamp)
 }
 
 // insertRows is how many rows one INSERT statement of enqueue carries:
@@ -116,26 +114,18 @@ func (q *Queue) ImportBatchBuilt(ctx context.Context, moves []CursorMove, lampor
 const insertRows = 64
 
 func (q *Queue) enqueue(ctx context.Context, moves []CursorMove, items []Item) (int, error) {
-	return q.enqueueBuilt(ctx, moves, items, 0, nil)
+	return q.enqueueStamped(ctx, moves, items, nil)
 }
 
-// validateItems checks items before they are written.
-func validateItems(items []Item) error {
+// enqueueStamped is enqueue; when stamp is set it reserves a lamport value
+// per item inside the transaction and has stamp write them into the items.
+func (q *Queue) enqueueStamped(ctx context.Context, moves []CursorMove, items []Item, stamp func(items []Item, first int64) error) (int, error) {
 	for i, it := range items {
 		if err := it.validate(i); err != nil {
-			return fmt.Errorf("enqueue: %w", err)
+			return 0, fmt.Errorf("enqueue: %w", err)
 		}
 	}
-	return nil
-}
-
-// enqueueBuilt is enqueue of items, or, when build is set, of the items it
-// makes inside the transaction from lamports reserved lamport values.
-func (q *Queue) enqueueBuilt(ctx context.Context, moves []CursorMove, items []Item, lamports int, build func(first int64) ([]Item, error)) (int, error) {
-	if err := validateItems(items); err != nil {
-		return 0, err
-	}
-	if len(items) == 0 && len(moves) == 0 && build == nil {
+	if len(items) == 0 && len(moves) == 0 {
 		return 0, nil
 	}
 	now := q.now()
@@ -149,16 +139,12 @@ func (q *Queue) enqueueBuilt(ctx context.Context, moves []CursorMove, items []It
 		if err := checkCursors(ctx, tx, moves); err != nil {
 			return err
 		}
-		items := items
-		if build != nil {
-			first, err := reserveLamport(ctx, tx, lamports)
+		if stamp != nil && len(items) > 0 {
+			first, err := reserveLamport(ctx, tx, len(items))
 			if err != nil {
 				return err
 			}
-			if items, err = build(first); err != nil {
-				return err
-			}
-			if err := validateItems(items); err != nil {
+			if err := stamp(items, first); err != nil {
 				return err
 			}
 		}

@@ -1,11 +1,13 @@
 package syncer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/event"
@@ -24,19 +26,12 @@ import (
 // importBatch is one transaction's worth: the items and the cursor moves of
 // the files they came from.
 type importBatch struct {
+	// items carry lamport value 0 until the write transaction stamps them
+	// (stampLamports) with values it reserves: the reader never waits for
+	// the write lock, and an emitted line costs one write.
 	items []queue.Item
 	moves []queue.CursorMove
-	// build, for a small batch, makes its items inside the write
-	// transaction from lamports values reserved there (one write instead
-	// of a reservation and an import: the `status emit` path).
-	build    func(first int64) ([]queue.Item, error)
-	lamports int
 }
-
-// builtBatch is the largest batch whose envelopes are built inside the
-// write transaction; a larger one reserves its lamport values first, so
-// its envelopes are built beside the writer.
-const builtBatch = 64
 
 // importRetries bounds how often ImportFiles starts over after another
 // importer moved a cursor under it.
@@ -92,13 +87,7 @@ func (e *Engine) importFiles(ctx context.Context, repo string, files []string) (
 		if werr != nil {
 			continue // drain after a failed write
 		}
-		var n int
-		var err error
-		if b.build != nil {
-			n, err = e.Queue.ImportBatchBuilt(ctx, b.moves, b.lamports, b.build)
-		} else {
-			n, err = e.Queue.ImportBatch(ctx, b.moves, b.items)
-		}
+		n, err := e.Queue.ImportBatchStamped(ctx, b.moves, b.items, stampLamports)
 		added += n
 		if n > 0 {
 			e.step(PhaseQueue, n, 0)
@@ -275,19 +264,8 @@ func (r *importReader) flush() error {
 		return nil
 	}
 	b := importBatch{moves: r.moves}
-	switch n := len(r.lines); {
-	case n > 0 && n <= builtBatch:
-		lines, fallbacks := slices.Clone(r.lines), slices.Clone(r.fallbacks)
-		b.lamports = n
-		b.build = func(first int64) ([]queue.Item, error) {
-			return buildItems(lines, fallbacks, r.origin, first, b.moves), nil
-		}
-	case n > 0:
-		first, err := r.e.Queue.ReserveLamport(r.ctx, n)
-		if err != nil {
-			return err
-		}
-		b.items = buildItems(r.lines, r.fallbacks, r.origin, first, b.moves)
+	if len(r.lines) > 0 {
+		b.items = buildItems(r.lines, r.fallbacks, r.origin, b.moves)
 	}
 	r.lines, r.fallbacks, r.moves = r.lines[:0], r.fallbacks[:0], nil
 	select {
@@ -298,14 +276,14 @@ func (r *importReader) flush() error {
 	}
 }
 
-// buildItems makes the envelopes of lines, stamped with lamport values from
-// first on. A line whose envelope cannot be built is counted on the cursor
-// of its file: the last move of that file in moves.
-func buildItems(lines []event.Line, fallbacks []time.Time, origin event.Origin, first int64, moves []queue.CursorMove) []queue.Item {
+// buildItems makes the envelopes of lines, with lamport value 0 (see
+// stampLamports). A line whose envelope cannot be built is counted on the
+// cursor of its file: the last move of that file in moves.
+func buildItems(lines []event.Line, fallbacks []time.Time, origin event.Origin, moves []queue.CursorMove) []queue.Item {
 	items := make([]queue.Item, 0, len(lines))
 	for i, l := range lines {
 		o := origin
-		o.Lamport, o.Fallback = first+int64(i), fallbacks[i]
+		o.Lamport, o.Fallback = 0, fallbacks[i]
 		it, err := item(l, o)
 		if err != nil {
 			for j := len(moves) - 1; j >= 0; j-- {
@@ -320,6 +298,35 @@ func buildItems(lines []event.Line, fallbacks []time.Time, origin event.Origin, 
 		items = append(items, it)
 	}
 	return items
+}
+
+// lamportField is how Envelope.AppendJSON writes the lamport clock; after the
+// payload (raw JSON, which may hold the same key) only string and null
+// fields follow, which cannot contain it, so its last occurrence is the
+// envelope's own.
+var lamportField = []byte(`,"lamport_clock":0,`)
+
+// stampLamports gives items the lamport values first, first+1, … in place
+// of the 0 buildItems wrote (queue.ImportBatchStamped calls it inside the
+// transaction that reserved them).
+func stampLamports(items []queue.Item, first int64) error {
+	for i := range items {
+		d := items[i].Data
+		at := bytes.LastIndex(d, lamportField)
+		if at < 0 {
+			return fmt.Errorf("envelope of %s has no lamport_clock to stamp", items[i].EventID)
+		}
+		digits := at + len(lamportField) - 2 // the 0
+		var num [20]byte
+		v := strconv.AppendInt(num[:0], first+int64(i), 10)
+		// In place: item leaves room for the digits.
+		n := len(d)
+		d = slices.Grow(d, len(v)-1)[:n+len(v)-1]
+		copy(d[digits+len(v):], d[digits+1:n])
+		copy(d[digits:], v)
+		items[i].Data = d
+	}
+	return nil
 }
 
 // unchanged reports whether the file still has the size and modification
@@ -337,6 +344,8 @@ func item(l event.Line, o event.Origin) (queue.Item, error) {
 	}
 	// The payload is the line, which the scanner checked is JSON: no
 	// second check (MarshalJSON's) is needed.
-	data := env.AppendJSON(make([]byte, 0, 320+len(env.Payload)))
+	// Room for the whole envelope (about 450 bytes besides the payload)
+	// and the lamport digits stampLamports writes in place.
+	data := env.AppendJSON(make([]byte, 0, 512+len(env.Payload)))
 	return queue.Item{EventID: env.EventID, EventType: env.EventType, Data: data}, nil
 }
