@@ -101,22 +101,22 @@ func (q *Queue) Compact(ctx context.Context) (Compacted, error) {
 
 // vacuum rebuilds the database under the process's write semaphore (VACUUM
 // cannot run inside a transaction; SQLite takes its own write lock).
-func (q *Queue) vacuum(ctx context.Context) error {
+func (q *Queue) vacuum(ctx context.Context) (err error) {
 	select {
 	case q.wsem <- struct{}{}:
 		defer func() { <-q.wsem }()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	conn, err := q.db.Conn(ctx)
+	conn, err := q.writer(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
+	defer q.keepWriter(&err)
+	if _, err = conn.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
 		return fmt.Errorf("compact: queue %s: %w", q.path, err)
 	}
-	if _, err := conn.ExecContext(ctx, `VACUUM`); err != nil {
+	if _, err = conn.ExecContext(ctx, `VACUUM`); err != nil {
 		return fmt.Errorf("compact: queue %s: vacuum: %w", q.path, err)
 	}
 	return nil

@@ -17,6 +17,7 @@ package queue
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -79,6 +80,11 @@ type Queue struct {
 	// anyway; queueing here is fairer and quicker than its busy-sleep loop,
 	// which remains for writers in other processes.
 	wsem chan struct{}
+	// wconn is the connection every write of this process uses (taken
+	// from the pool at the first write, guarded by wsem): SQLite drops a
+	// connection's page cache whenever another connection wrote, so
+	// writes that took turns on several connections each started cold.
+	wconn *sql.Conn
 	// holder identifies this process's leases (its PID).
 	holder int
 	// waiting is the advisory lock file `queue.db-wait` (see yield): a
@@ -327,6 +333,12 @@ func (q *Queue) Close() error {
 	if q.waiting != nil {
 		q.waiting.Close()
 	}
+	q.wsem <- struct{}{}
+	if q.wconn != nil {
+		q.wconn.Close()
+		q.wconn = nil
+	}
+	<-q.wsem
 	if err := q.db.Close(); err != nil {
 		return fmt.Errorf("close queue %s: %w", q.path, err)
 	}
@@ -345,7 +357,7 @@ func (q *Queue) writeBulk(ctx context.Context, what string, fn func(tx *sql.Tx) 
 	return q.writeTx(ctx, what, true, fn)
 }
 
-func (q *Queue) writeTx(ctx context.Context, what string, bulk bool, fn func(tx *sql.Tx) error) error {
+func (q *Queue) writeTx(ctx context.Context, what string, bulk bool, fn func(tx *sql.Tx) error) (err error) {
 	select {
 	case q.wsem <- struct{}{}:
 		defer func() { <-q.wsem }()
@@ -355,11 +367,11 @@ func (q *Queue) writeTx(ctx context.Context, what string, bulk bool, fn func(tx 
 	if bulk {
 		q.yield(ctx)
 	}
-	conn, err := q.db.Conn(ctx)
+	conn, err := q.writer(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: queue %s: %w", what, q.path, err)
 	}
-	defer conn.Close()
+	defer q.keepWriter(&err)
 	tx, waited, err := q.begin(ctx, conn, !bulk)
 	if waited {
 		// Until this transaction ends: bulk writers elsewhere hold back.
@@ -379,6 +391,28 @@ func (q *Queue) writeTx(ctx context.Context, what string, bulk bool, fn func(tx 
 		return fmt.Errorf("%s: queue %s: commit: %w", what, q.path, err)
 	}
 	return nil
+}
+
+// writer returns the write connection; the caller holds wsem.
+func (q *Queue) writer(ctx context.Context) (*sql.Conn, error) {
+	if q.wconn == nil {
+		c, err := q.db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		q.wconn = c
+	}
+	return q.wconn, nil
+}
+
+// keepWriter gives the write connection back to the pool after a write that
+// failed with it broken, so the next write takes a fresh one; the caller
+// holds wsem.
+func (q *Queue) keepWriter(err *error) {
+	if *err != nil && q.wconn != nil && (errors.Is(*err, driver.ErrBadConn) || errors.Is(*err, sql.ErrConnDone)) {
+		q.wconn.Close()
+		q.wconn = nil
+	}
 }
 
 // Waits between two tries of a write lock another process holds.
