@@ -545,7 +545,7 @@ func (q *Queue) Ack(ctx context.Context, ids ...string) error {
 // event is gone.
 func (q *Queue) Retry(ctx context.Context, id string, nextAttempt time.Time, errMsg string) error {
 	return q.write(ctx, "retry", func(tx *sql.Tx) error {
-		n, err := retry(ctx, tx, RetryAt{EventID: id, NextAttempt: nextAttempt, Error: errMsg}, unixMS(q.now()))
+		n, err := retryAll(ctx, tx, []RetryAt{{EventID: id, NextAttempt: nextAttempt, Error: errMsg}}, unixMS(q.now()))
 		if err == nil && n == 0 {
 			err = fmt.Errorf("retry %s: %w", id, ErrNotQueued)
 		}
@@ -630,21 +630,12 @@ func (q *Queue) settle(ctx context.Context, r Results) (Settled, error) {
 			return err
 		}
 		s.Acked, s.Missing = acked, len(r.Ack)-acked
-		rowCtx := context.WithoutCancel(ctx) // see eachID
-		for _, ra := range r.Retry {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			n, err := retry(rowCtx, tx, ra, nowMS)
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				s.Retried++
-			} else {
-				s.Missing++
-			}
+		retried, err := retryAll(ctx, tx, r.Retry, nowMS)
+		if err != nil {
+			return err
 		}
+		s.Retried, s.Missing = retried, s.Missing+len(r.Retry)-retried
+		rowCtx := context.WithoutCancel(ctx) // see eachID
 		for _, d := range r.Dead {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -667,21 +658,41 @@ func (q *Queue) settle(ctx context.Context, r Results) (Settled, error) {
 	return s, nil
 }
 
-func retry(ctx context.Context, tx *sql.Tx, r RetryAt, nowMS int64) (int64, error) {
-	var id int64
-	err := tx.QueryRowContext(ctx, `UPDATE queue SET retry_count = COALESCE(retry_count, 0) + 1,
-			next_attempt_at = ?, last_error = ?, last_attempt_at = ?
-		WHERE event_id = ? RETURNING id`, unixMS(r.NextAttempt), r.Error, nowMS, r.EventID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
+// retryAll records the transient failures rs with one prepared statement
+// and drops their leases in one, and returns how many were still queued.
+func retryAll(ctx context.Context, tx *sql.Tx, rs []RetryAt, nowMS int64) (int, error) {
+	if len(rs) == 0 {
 		return 0, nil
 	}
-	if err == nil {
-		err = dropLeases(ctx, tx, []int64{id})
-	}
+	stmt, err := tx.PrepareContext(ctx, `UPDATE queue SET retry_count = COALESCE(retry_count, 0) + 1,
+			next_attempt_at = ?, last_error = ?, last_attempt_at = ?
+		WHERE event_id = ? RETURNING id`)
 	if err != nil {
-		return 0, fmt.Errorf("retry %s: %w", r.EventID, err)
+		return 0, err
 	}
-	return 1, nil
+	defer stmt.Close()
+	rowCtx := context.WithoutCancel(ctx) // see insertRowsOf
+	ids := make([]int64, 0, len(rs))
+	for i, r := range rs {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+		var id int64
+		err := stmt.QueryRowContext(rowCtx, unixMS(r.NextAttempt), r.Error, nowMS, r.EventID).Scan(&id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return 0, fmt.Errorf("retry %s: %w", r.EventID, err)
+		default:
+			ids = append(ids, id)
+		}
+	}
+	if err := dropLeases(ctx, tx, ids); err != nil {
+		return 0, err
+	}
+	return len(ids), nil
 }
 
 func deadLetter(ctx context.Context, tx *sql.Tx, id, reason string, nowMS int64) (int64, error) {
