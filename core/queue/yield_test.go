@@ -2,7 +2,6 @@ package queue
 
 import (
 	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,18 +13,13 @@ import (
 // ends, and a bulk step (a drain's lease or settle) gives way meanwhile.
 func TestWaitingWriterHoldsBulkBack(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "queue.db")
-	drainer, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer drainer.Close()
-	emitter, err := Open(ctx, path, Options{})
+	drainer := openTest(t, Options{})
+	emitter, err := Open(ctx, drainer.Path(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer emitter.Close()
-	probe := flock.New(path + "-wait")
+	probe := flock.New(drainer.Path() + "-wait")
 	defer probe.Close()
 	waiting := func() bool {
 		free, err := probe.TryLock()
