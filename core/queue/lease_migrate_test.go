@@ -106,34 +106,76 @@ func TestMigrateLeaseTable(t *testing.T) {
 	if _, err := q.Settle(ctx, Results{Ack: leasedIDs(l)}); err != nil {
 		t.Fatal(err)
 	}
-	if got := column(t, q.db, `SELECT COUNT(*) FROM queue_lease`); got[0] != "0" {
-		t.Errorf("%s leases left after every event was acked", got[0])
+	if n := leaseCount(t, q); n != 0 {
+		t.Errorf("%d leases left after every event was acked", n)
 	}
 }
 
-// TestLeaseOfDeletedRow: a row deleted behind the lease table's back (the
-// Python CLI's drain) leaves a lease that no figure counts and Compact
-// removes.
-func TestLeaseOfDeletedRow(t *testing.T) {
+// TestLeasesOfRowsGoneOrChanged: acks with their row ids delete the rows
+// and their leases; a row whose event_id changed since it was leased (the
+// Python CLI coalesced another event into it) stays queued, only due again;
+// a row deleted behind the lease table's back (the Python CLI's drain)
+// leaves a lease that no figure counts and Compact removes.
+func TestLeasesOfRowsGoneOrChanged(t *testing.T) {
 	ctx := t.Context()
-	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
-	q := openTest(t, Options{Now: func() time.Time { return now }})
-	if _, err := q.Enqueue(ctx, items("e", 2)...); err != nil {
+	q, now, l := leasedQueue(t, 4)
+	for _, s := range []string{pyCoalesce("e00002", "e00009", now.Unix()), `DELETE FROM queue WHERE event_id = 'e00003'`} {
+		if _, err := q.db.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err := q.Stats(ctx); err != nil || st.Leased != 3 {
+		t.Errorf("Stats = %+v, %v; want 3 leased", st, err)
+	}
+	var r Results
+	for _, x := range l[:3] {
+		r.Ack, r.AckRows = append(r.Ack, x.EventID), append(r.AckRows, x.ID)
+	}
+	s, err := q.Settle(ctx, r)
+	if err != nil || s.Acked != 2 || s.Missing != 1 {
+		t.Fatalf("Settle = %+v, %v; want 2 acked, 1 missing", s, err)
+	}
+	if diff := cmp.Diff([]string{"e00009"}, queuedIDs(t, q)); diff != "" {
+		t.Errorf("queue (-want +got):\n%s", diff)
+	}
+	if n := leaseCount(t, q); n != 1 {
+		t.Errorf("%d leases, want the deleted row's 1", n)
+	}
+	if l, err := q.Lease(ctx, now, 10, 0, time.Minute); err != nil || len(l) != 1 || l[0].EventID != "e00009" {
+		t.Errorf("leased %v, %v; want the coalesced e00009", leasedIDs(l), err)
+	}
+	if _, err := q.Settle(ctx, Results{Ack: []string{"e00009"}}); err != nil {
 		t.Fatal(err)
-	}
-	if l, err := q.Lease(ctx, now, 10, 0, time.Minute); err != nil || len(l) != 2 {
-		t.Fatalf("lease: %v, %v", l, err)
-	}
-	if _, err := q.db.Exec(`DELETE FROM queue WHERE event_id = 'e00000'`); err != nil {
-		t.Fatal(err)
-	}
-	if st, err := q.Stats(ctx); err != nil || st.Leased != 1 {
-		t.Errorf("Stats = %+v, %v; want 1 leased", st, err)
 	}
 	if _, err := q.Compact(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := column(t, q.db, `SELECT COUNT(*) FROM queue_lease`); got[0] != "1" {
-		t.Errorf("%s leases after Compact, want the live row's 1", got[0])
+	if n := leaseCount(t, q); n != 0 {
+		t.Errorf("%d leases after Compact of an empty queue", n)
 	}
+}
+
+// leasedQueue is a new queue holding n events, all leased at now.
+func leasedQueue(t *testing.T, n int) (*Queue, time.Time, []Leased) {
+	t.Helper()
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	q := openTest(t, Options{Now: func() time.Time { return now }})
+	if _, err := q.Enqueue(t.Context(), items("e", n)...); err != nil {
+		t.Fatal(err)
+	}
+	l, err := q.Lease(t.Context(), now, 10, 0, time.Minute)
+	if err != nil || len(l) != n {
+		t.Fatalf("lease: %v, %v", l, err)
+	}
+	return q, now, l
+}
+
+// leaseCount is the number of rows of queue_lease.
+func leaseCount(t *testing.T, q *Queue) int {
+	t.Helper()
+	var n int
+	if err := q.db.QueryRow(`SELECT COUNT(*) FROM queue_lease`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

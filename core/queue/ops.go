@@ -580,9 +580,13 @@ type Reject struct {
 
 // Results is the verdict on one uploaded batch.
 type Results struct {
-	Ack   []string // success or duplicate
-	Retry []RetryAt
-	Dead  []Reject
+	Ack []string // success or duplicate
+	// AckRows, when set, are the row ids (Leased.ID) of Ack in the same
+	// order: Settle then drops their leases by id instead of looking the
+	// rows up again.
+	AckRows []int64
+	Retry   []RetryAt
+	Dead    []Reject
 }
 
 // Settled counts what Settle did. Missing counts events no longer queued
@@ -603,6 +607,9 @@ func (q *Queue) Settle(ctx context.Context, r Results) (Settled, error) {
 		take := func(n int) int { n = min(n, room); room -= n; return n }
 		n := take(len(r.Ack))
 		part.Ack, r.Ack = r.Ack[:n], r.Ack[n:]
+		if len(r.AckRows) >= n {
+			part.AckRows, r.AckRows = r.AckRows[:n], r.AckRows[n:]
+		}
 		n = take(len(r.Retry))
 		part.Retry, r.Retry = r.Retry[:n], r.Retry[n:]
 		n = take(len(r.Dead))
@@ -625,7 +632,13 @@ func (q *Queue) settle(ctx context.Context, r Results) (Settled, error) {
 	nowMS := unixMS(q.now())
 	err := q.writeBulk(ctx, "settle", func(tx *sql.Tx) error {
 		s = Settled{}
-		acked, err := deleteIDs(ctx, tx, r.Ack)
+		var acked int
+		var err error
+		if len(r.AckRows) == len(r.Ack) {
+			acked, err = deleteAcked(ctx, tx, r.Ack, r.AckRows)
+		} else {
+			acked, err = deleteIDs(ctx, tx, r.Ack)
+		}
 		if err != nil {
 			return err
 		}
@@ -782,6 +795,31 @@ func deleteIDs(ctx context.Context, tx *sql.Tx, ids []string) (int, error) {
 		}
 	}
 	return deleted, nil
+}
+
+// deleteAcked deletes the queued events among ids and the leases of rows,
+// their row ids, and returns how many events there were. A row whose
+// event_id changed meanwhile (the Python CLI coalesced another event into
+// it) stays queued; losing its lease only makes it due again sooner.
+func deleteAcked(ctx context.Context, tx *sql.Tx, ids []string, rows []int64) (int, error) {
+	deleted := 0
+	args := make([]any, 0, min(len(ids), 500))
+	for chunk := range slices.Chunk(ids, 500) {
+		args = args[:0]
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM queue WHERE event_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return deleted, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return deleted, err
+		}
+		deleted += int(n)
+	}
+	return deleted, dropLeases(ctx, tx, rows)
 }
 
 // dropLeases deletes the leases of the rows ids.

@@ -318,7 +318,11 @@ func dsn(abs string, busy time.Duration, readOnly bool) string {
 		"&_pragma=" + url.QueryEscape("journal_mode(WAL)") +
 		"&_pragma=" + url.QueryEscape("journal_size_limit("+strconv.Itoa(walLimit)+")") +
 		"&_pragma=" + url.QueryEscape("wal_autocheckpoint("+strconv.Itoa(walCheckpointPages)+")") +
-		"&_pragma=" + url.QueryEscape("synchronous(NORMAL)")
+		"&_pragma=" + url.QueryEscape("synchronous(NORMAL)") +
+		// A statement that writes many rows under a trigger (a settle's
+		// DELETE, an import's INSERT) keeps a statement journal; on disk
+		// (the default past 64 KiB) that is a write syscall a page.
+		"&_pragma=" + url.QueryEscape("temp_store(MEMORY)")
 	return u.String() + "?" + q
 }
 

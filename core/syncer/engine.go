@@ -494,10 +494,10 @@ func (e *Engine) uploadBatch(ctx context.Context, conn Conn, batch []queue.Lease
 		case !ok:
 			res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: e.nextAttempt(l.RetryCount, 0, now), Error: "host returned no result for this event"})
 		case r.Status == hosted.EventSuccess:
-			res.Ack = append(res.Ack, l.EventID)
+			res.Ack, res.AckRows = append(res.Ack, l.EventID), append(res.AckRows, l.ID)
 			rep.Delivered++
 		case r.Status == hosted.EventDuplicate:
-			res.Ack = append(res.Ack, l.EventID)
+			res.Ack, res.AckRows = append(res.Ack, l.EventID), append(res.AckRows, l.ID)
 			rep.Duplicates++
 		case r.Status == hosted.EventRejected:
 			reason := r.Error
