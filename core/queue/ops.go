@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/jsonvalid"
 )
 
 // Item is one event to enqueue.
@@ -423,7 +424,7 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 	var bad []string
 	good := out[:0]
 	for _, l := range out {
-		if json.Valid(l.Data) {
+		if jsonvalid.Valid(l.Data) {
 			good = append(good, l)
 		} else {
 			bad = append(bad, l.EventID)

@@ -116,12 +116,3 @@ func hasCaseVariantKeys(b []byte) bool {
 	}
 	return strings.Contains(string(b), `\`) && strings.Contains(lower, `\u`)
 }
-
-// FuzzValidJSON holds validJSON to json.Valid.
-func FuzzValidJSON(f *testing.F) {
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := validJSON(b), json.Valid(b); got != want {
-			t.Fatalf("validJSON(%q) = %v, json.Valid = %v", b, got, want)
-		}
-	})
-}

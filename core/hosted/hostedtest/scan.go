@@ -7,9 +7,10 @@ import (
 	"net/http"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/event"
+	"github.com/spec-kitty/spec-kitty-sync/core/jsonvalid"
 )
 
-// The batch parser validates the whole body once (validJSON) and then
+// The batch parser validates the whole body once (jsonvalid.Valid) and then
 // walks it with the small scanner below, which may assume valid JSON. It
 // reads only the fields the server needs and keeps every event's bytes as
 // sent. encoding/json would scan each event four to six times; the
@@ -19,10 +20,10 @@ import (
 
 // parseBatch parses the decompressed JSON of a batch.
 func parseBatch(plain []byte) ([]parsedEvent, error) {
-	if !validJSON(plain) {
+	if !jsonvalid.Valid(plain) {
 		return nil, &batchError{http.StatusBadRequest, "invalid_batch", "body is not valid JSON"}
 	}
-	i := skipSpace(plain, 0)
+	i := jsonvalid.SkipSpace(plain, 0)
 	if plain[i] != '{' {
 		return nil, &batchError{http.StatusBadRequest, "invalid_batch", "body is not a JSON object with an events array"}
 	}
@@ -167,44 +168,32 @@ func keyIs(raw []byte, name string) bool {
 // eachField calls fn with the raw key (without quotes) and raw value of
 // every member of the valid JSON object starting at obj[0].
 func eachField(obj []byte, fn func(key, val []byte)) {
-	i := skipSpace(obj, 1)
+	i := jsonvalid.SkipSpace(obj, 1)
 	for i < len(obj) && obj[i] != '}' {
 		end := skipString(obj, i)
 		key := obj[i+1 : end-1]
-		i = skipSpace(obj, end)
-		i = skipSpace(obj, i+1) // ':'
+		i = jsonvalid.SkipSpace(obj, end)
+		i = jsonvalid.SkipSpace(obj, i+1) // ':'
 		vend := skipValue(obj, i)
 		fn(key, obj[i:vend])
-		i = skipSpace(obj, vend)
+		i = jsonvalid.SkipSpace(obj, vend)
 		if i < len(obj) && obj[i] == ',' {
-			i = skipSpace(obj, i+1)
+			i = jsonvalid.SkipSpace(obj, i+1)
 		}
 	}
 }
 
 // eachElement calls fn with every element of the valid JSON array at arr[0].
 func eachElement(arr []byte, fn func(val []byte)) {
-	i := skipSpace(arr, 1)
+	i := jsonvalid.SkipSpace(arr, 1)
 	for i < len(arr) && arr[i] != ']' {
 		end := skipValue(arr, i)
 		fn(arr[i:end])
-		i = skipSpace(arr, end)
+		i = jsonvalid.SkipSpace(arr, end)
 		if i < len(arr) && arr[i] == ',' {
-			i = skipSpace(arr, i+1)
+			i = jsonvalid.SkipSpace(arr, i+1)
 		}
 	}
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
 }
 
 // skipString returns the index after the string starting at b[i] == '"'.
@@ -252,179 +241,4 @@ func skipValue(b []byte, i int) int {
 		i++
 	}
 	return i
-}
-
-// maxDepth is encoding/json's nesting limit.
-const maxDepth = 10000
-
-// validJSON reports whether b is one valid JSON value with optional
-// surrounding space, exactly as json.Valid does (FuzzValidJSON checks), but
-// several times faster: the batch endpoint validates every byte it receives.
-func validJSON(b []byte) bool {
-	i, ok := validValue(b, skipSpace(b, 0), 0)
-	return ok && skipSpace(b, i) == len(b)
-}
-
-// validValue checks the value starting at b[i] and returns the index after it.
-func validValue(b []byte, i, depth int) (int, bool) {
-	if i >= len(b) {
-		return i, false
-	}
-	switch c := b[i]; {
-	case c == '"':
-		return validString(b, i)
-	case c == '{':
-		if depth >= maxDepth {
-			return i, false
-		}
-		i = skipSpace(b, i+1)
-		if i < len(b) && b[i] == '}' {
-			return i + 1, true
-		}
-		for {
-			if i >= len(b) || b[i] != '"' {
-				return i, false
-			}
-			var ok bool
-			if i, ok = validString(b, i); !ok {
-				return i, false
-			}
-			i = skipSpace(b, i)
-			if i >= len(b) || b[i] != ':' {
-				return i, false
-			}
-			if i, ok = validValue(b, skipSpace(b, i+1), depth+1); !ok {
-				return i, false
-			}
-			i = skipSpace(b, i)
-			if i >= len(b) {
-				return i, false
-			}
-			switch b[i] {
-			case ',':
-				i = skipSpace(b, i+1)
-			case '}':
-				return i + 1, true
-			default:
-				return i, false
-			}
-		}
-	case c == '[':
-		if depth >= maxDepth {
-			return i, false
-		}
-		i = skipSpace(b, i+1)
-		if i < len(b) && b[i] == ']' {
-			return i + 1, true
-		}
-		for {
-			var ok bool
-			if i, ok = validValue(b, i, depth+1); !ok {
-				return i, false
-			}
-			i = skipSpace(b, i)
-			if i >= len(b) {
-				return i, false
-			}
-			switch b[i] {
-			case ',':
-				i = skipSpace(b, i+1)
-			case ']':
-				return i + 1, true
-			default:
-				return i, false
-			}
-		}
-	case c == 't':
-		return literal(b, i, "true")
-	case c == 'f':
-		return literal(b, i, "false")
-	case c == 'n':
-		return literal(b, i, "null")
-	case c == '-' || (c >= '0' && c <= '9'):
-		return validNumber(b, i)
-	}
-	return i, false
-}
-
-func literal(b []byte, i int, lit string) (int, bool) {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return i, false
-	}
-	return i + len(lit), true
-}
-
-// validString checks the string starting at b[i] == '"'. Like encoding/json
-// it refuses control characters and bad escapes but not invalid UTF-8.
-func validString(b []byte, i int) (int, bool) {
-	for i++; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1, true
-		case c < 0x20:
-			return i, false
-		case c == '\\':
-			i++
-			if i >= len(b) {
-				return i, false
-			}
-			switch b[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if len(b)-i < 5 {
-					return i, false
-				}
-				for _, h := range b[i+1 : i+5] {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return i, false
-					}
-				}
-				i += 4
-			default:
-				return i, false
-			}
-		}
-	}
-	return i, false
-}
-
-func validNumber(b []byte, i int) (int, bool) {
-	digits := func(i int) (int, bool) {
-		start := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		return i, i > start
-	}
-	if b[i] == '-' {
-		i++
-	}
-	if i >= len(b) {
-		return i, false
-	}
-	if b[i] == '0' {
-		i++
-	} else {
-		var ok bool
-		if i, ok = digits(i); !ok {
-			return i, false
-		}
-	}
-	if i < len(b) && b[i] == '.' {
-		var ok bool
-		if i, ok = digits(i + 1); !ok {
-			return i, false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		var ok bool
-		if i, ok = digits(i); !ok {
-			return i, false
-		}
-	}
-	return i, true
 }

@@ -1,4 +1,4 @@
-package hostedtest
+package jsonvalid
 
 import (
 	"encoding/json"
@@ -12,8 +12,8 @@ func TestValidJSONMatchesEncodingJSON(t *testing.T) {
 		in   string
 	}{
 		{"object", `{"a":[1,-0.5e+3,true,false,null,"x\u00e9\n"],"b":{}}`},
-		{"nesting at the limit", strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth)},
-		{"nesting past the limit", strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)},
+		{"nesting at the limit", strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth)},
+		{"nesting past the limit", strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1)},
 		{"leading zero", "01"},
 		{"bad escape", `"\x"`},
 		{"short unicode escape", `"\u12"`},
@@ -30,9 +30,18 @@ func TestValidJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got, want := validJSON([]byte(tt.in)), json.Valid([]byte(tt.in)); got != want {
-				t.Errorf("validJSON = %v, json.Valid = %v", got, want)
+			if got, want := Valid([]byte(tt.in)), json.Valid([]byte(tt.in)); got != want {
+				t.Errorf("Valid = %v, json.Valid = %v", got, want)
 			}
 		})
 	}
+}
+
+// FuzzValidJSON holds Valid to json.Valid.
+func FuzzValidJSON(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := Valid(b), json.Valid(b); got != want {
+			t.Fatalf("Valid(%q) = %v, json.Valid = %v", b, got, want)
+		}
+	})
 }
