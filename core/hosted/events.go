@@ -100,20 +100,29 @@ func (c *Client) PostEventBatch(ctx context.Context, events []json.RawMessage, i
 	}
 	r.body = gz.Bytes()
 
+	// results is checked for presence here rather than by decode, which
+	// then parses the answer once.
 	var out struct {
-		Results []EventResult `json:"results"`
+		Results *[]EventResult `json:"results"`
 	}
-	if _, err := c.call(ctx, r, &out, "results"); err != nil {
+	status, err := c.call(ctx, r, &out)
+	if err != nil {
 		var he *Error
 		if errors.As(err, &he) && (he.Status == http.StatusRequestEntityTooLarge || he.Code == CodeBatchTooLarge) {
 			he.Err = ErrBatchTooLarge
 		}
 		return nil, err
 	}
-	if len(out.Results) != len(events) {
-		return nil, c.errorf(r, KindPermanent, "answered %d results for %d events", len(out.Results), len(events))
+	if out.Results == nil {
+		e := c.errorf(r, KindPermanent, "response is missing field %q", "results")
+		e.Status = status
+		return nil, e
 	}
-	for i, res := range out.Results {
+	results := *out.Results
+	if len(results) != len(events) {
+		return nil, c.errorf(r, KindPermanent, "answered %d results for %d events", len(results), len(events))
+	}
+	for i, res := range results {
 		want, known := "", ids != nil
 		if known {
 			want = ids[i]
@@ -133,5 +142,5 @@ func (c *Client) PostEventBatch(ctx context.Context, events []json.RawMessage, i
 			return nil, c.errorf(r, KindPermanent, "result %d has unknown status %q", i, oneLine(string(res.Status)))
 		}
 	}
-	return out.Results, nil
+	return results, nil
 }

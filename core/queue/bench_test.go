@@ -106,10 +106,11 @@ func BenchmarkLeaseAck(b *testing.B) {
 			continue
 		}
 		ids := make([]string, len(leased))
+		rows := make([]int64, len(leased))
 		for i, l := range leased {
-			ids[i] = l.EventID
+			ids[i], rows[i] = l.EventID, l.ID
 		}
-		if _, err := q.Settle(b.Context(), Results{Ack: ids}); err != nil {
+		if _, err := q.Settle(b.Context(), Results{Ack: ids, AckRows: rows}); err != nil {
 			b.Fatal(err)
 		}
 		events += len(leased)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 )
 
 // walLimit is the size the WAL is cut back to after a checkpoint;
@@ -12,6 +13,8 @@ import (
 const (
 	walLimit           = 64 << 20
 	walCheckpointPages = 4096
+	// walTruncateMin: Compact leaves a WAL smaller than this as it is.
+	walTruncateMin = 4 << 20
 )
 
 // Compaction thresholds: free space worth giving back, how many pages one
@@ -21,7 +24,7 @@ const (
 // the live data, small then).
 const (
 	compactFreeBytes   = 4 << 20
-	compactStepPages   = 4096
+	compactStepPages   = 512
 	vacuumMaxDepth     = 10_000
 	vacuumMaxLiveBytes = 64 << 20
 )
@@ -48,10 +51,13 @@ func (q *Queue) Compact(ctx context.Context) (Compacted, error) {
 		(SELECT page_count FROM pragma_page_count), (SELECT auto_vacuum FROM pragma_auto_vacuum)`).Scan(&pageSize, &free, &pages, &mode); err != nil {
 		return c, fmt.Errorf("compact: queue %s: %w", q.path, err)
 	}
+	if err := q.dropStaleLeases(ctx); err != nil {
+		return c, err
+	}
 	if free*pageSize >= compactFreeBytes {
 		if mode == 2 {
 			for free > 0 && ctx.Err() == nil {
-				err := q.write(ctx, "compact", func(tx *sql.Tx) error {
+				err := q.writeBulk(ctx, "compact", func(tx *sql.Tx) error {
 					_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, compactStepPages))
 					return err
 				})
@@ -76,6 +82,17 @@ func (q *Queue) Compact(ctx context.Context) (Compacted, error) {
 		}
 	}
 	// Empty the WAL; busy readers only make this a partial checkpoint.
+	// A TRUNCATE checkpoint holds the write lock while it copies and waits
+	// for readers, so it runs only when the WAL is worth cutting (a daemon
+	// that drains a trickle of emitted events ends every cycle here), and
+	// a PASSIVE one (no lock) copies the WAL first: TRUNCATE then only
+	// resets it, and writers (`status emit`) are not held up by the copy.
+	if fi, err := os.Stat(q.path + "-wal"); err != nil || fi.Size() < walTruncateMin {
+		return c, nil
+	}
+	if _, err := q.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+		return c, fmt.Errorf("compact: queue %s: checkpoint: %w", q.path, err)
+	}
 	if _, err := q.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		return c, fmt.Errorf("compact: queue %s: checkpoint: %w", q.path, err)
 	}
@@ -84,23 +101,41 @@ func (q *Queue) Compact(ctx context.Context) (Compacted, error) {
 
 // vacuum rebuilds the database under the process's write semaphore (VACUUM
 // cannot run inside a transaction; SQLite takes its own write lock).
-func (q *Queue) vacuum(ctx context.Context) error {
+func (q *Queue) vacuum(ctx context.Context) (err error) {
 	select {
 	case q.wsem <- struct{}{}:
 		defer func() { <-q.wsem }()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	conn, err := q.db.Conn(ctx)
+	conn, err := q.writer(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
+	defer q.keepWriter(&err)
+	if _, err = conn.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
 		return fmt.Errorf("compact: queue %s: %w", q.path, err)
 	}
-	if _, err := conn.ExecContext(ctx, `VACUUM`); err != nil {
+	if _, err = conn.ExecContext(ctx, `VACUUM`); err != nil {
 		return fmt.Errorf("compact: queue %s: vacuum: %w", q.path, err)
 	}
 	return nil
+}
+
+// dropStaleLeases deletes the leases of rows no longer queued (rows the
+// Python CLI deleted; every other writer deletes a row's lease with it).
+// A read first: a queue without such leases costs no write lock.
+func (q *Queue) dropStaleLeases(ctx context.Context) error {
+	const stale = `FROM queue_lease WHERE NOT EXISTS (SELECT 1 FROM queue WHERE queue.id = queue_lease.id)`
+	var found bool
+	if err := q.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 `+stale+`)`).Scan(&found); err != nil {
+		return fmt.Errorf("compact: queue %s: %w", q.path, err)
+	}
+	if !found {
+		return nil
+	}
+	return q.write(ctx, "compact", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE `+stale)
+		return err
+	})
 }

@@ -27,13 +27,22 @@ func (q *Queue) ReserveLamport(ctx context.Context, n int) (first int64, err err
 	if n < 1 {
 		return 0, fmt.Errorf("reserve lamport: count %d is not positive", n)
 	}
-	var last int64
 	err = q.write(ctx, "lamport clock", func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO meta (key, value) VALUES (?1, ?2)
-			ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + ?2
-			RETURNING CAST(value AS INTEGER)`, metaLamport, n).Scan(&last)
+		first, err = reserveLamport(ctx, tx, n)
+		return err
 	})
 	if err != nil {
+		return 0, err
+	}
+	return first, nil
+}
+
+// reserveLamport is ReserveLamport inside the transaction tx.
+func reserveLamport(ctx context.Context, tx *sql.Tx, n int) (first int64, err error) {
+	var last int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO meta (key, value) VALUES (?1, ?2)
+			ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + ?2
+			RETURNING CAST(value AS INTEGER)`, metaLamport, n).Scan(&last); err != nil {
 		return 0, err
 	}
 	return last - int64(n) + 1, nil

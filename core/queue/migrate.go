@@ -112,6 +112,26 @@ var migrations = []migration{
 			`CREATE INDEX IF NOT EXISTS idx_queue_last_attempt ON queue(last_attempt_at) WHERE last_attempt_at IS NOT NULL`,
 		)
 	}},
+	{5, "lease table", func(ctx context.Context, tx *sql.Tx) error {
+		// Leases move out of the queue rows into a narrow table keyed by
+		// the row id: leasing a batch used to rewrite every ~1 KB row
+		// (and the partial index on leased_until), now it inserts 1,000
+		// rows of three integers. The queue's lease columns stay (NULL)
+		// so the Python layout's additive columns never shrink. Whoever
+		// settles an event deletes its lease in the same transaction; a
+		// lease left by a row the Python CLI deleted only runs out (row
+		// ids are never reused) and Compact removes it.
+		return execAll(ctx, tx,
+			`CREATE TABLE IF NOT EXISTS queue_lease (
+				id INTEGER PRIMARY KEY,
+				until INTEGER NOT NULL,
+				holder INTEGER)`,
+			`INSERT OR REPLACE INTO queue_lease (id, until, holder)
+				SELECT id, leased_until, leased_by FROM queue WHERE leased_until IS NOT NULL`,
+			`UPDATE queue SET leased_until = NULL, leased_by = NULL WHERE leased_until IS NOT NULL`,
+			`DROP INDEX IF EXISTS idx_queue_leased`,
+		)
+	}},
 }
 
 // migrate applies the missing migrations in one IMMEDIATE transaction, so

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/jsonscan"
 )
 
 // Item is one event to enqueue.
@@ -93,12 +94,33 @@ func (q *Queue) ImportBatch(ctx context.Context, moves []CursorMove, items []Ite
 	return q.enqueue(ctx, moves, items)
 }
 
+// ImportBatchStamped is ImportBatch for items that still need their
+// lamport values (ReserveLamport): inside the transaction it reserves one
+// per item and calls stamp with the first, which writes them into the
+// items' data. Reserving and importing then take one write, and whoever
+// builds the items never waits for the write lock (a `status emit` waits
+// for it once, not twice). stamp should be quick.
+func (q *Queue) ImportBatchStamped(ctx context.Context, moves []CursorMove, items []Item, stamp func(items []Item, first int64) error) (added int, err error) {
+	for _, m := range moves {
+		if err := m.Next.validate(); err != nil {
+			return 0, fmt.Errorf("import: %w", err)
+		}
+	}
+	return q.enqueueStamped(ctx, moves, items, stamp)
+}
+
 // insertRows is how many rows one INSERT statement of enqueue carries:
 // fewer statements cost less in database/sql and the driver than the
 // SQL they run.
 const insertRows = 64
 
 func (q *Queue) enqueue(ctx context.Context, moves []CursorMove, items []Item) (int, error) {
+	return q.enqueueStamped(ctx, moves, items, nil)
+}
+
+// enqueueStamped is enqueue; when stamp is set it reserves a lamport value
+// per item inside the transaction and has stamp write them into the items.
+func (q *Queue) enqueueStamped(ctx context.Context, moves []CursorMove, items []Item, stamp func(items []Item, first int64) error) (int, error) {
 	for i, it := range items {
 		if err := it.validate(i); err != nil {
 			return 0, fmt.Errorf("enqueue: %w", err)
@@ -109,10 +131,23 @@ func (q *Queue) enqueue(ctx context.Context, moves []CursorMove, items []Item) (
 	}
 	now := q.now()
 	added := 0
-	err := q.write(ctx, "enqueue", func(tx *sql.Tx) error {
+	write := q.write
+	if len(items) > insertRows {
+		write = q.writeBulk // an import's batch, not one emitted event
+	}
+	err := write(ctx, "enqueue", func(tx *sql.Tx) error {
 		added = 0
 		if err := checkCursors(ctx, tx, moves); err != nil {
 			return err
+		}
+		if stamp != nil && len(items) > 0 {
+			first, err := reserveLamport(ctx, tx, len(items))
+			if err != nil {
+				return err
+			}
+			if err := stamp(items, first); err != nil {
+				return err
+			}
 		}
 		if len(items) > 0 {
 			depth, hasDead, err := depth(ctx, tx)
@@ -310,64 +345,137 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 	}
 	nowMS := unixMS(now)
 	until := now.Add(leaseFor)
+	// Each step reads the rows and records their leases in the narrow
+	// queue_lease (three integers a row: the ~1 KB rows are not
+	// rewritten); checking the data is JSON waits until it committed, so
+	// the write lock is held for the reads and inserts alone, leaseStep
+	// rows at a time, giving way to other processes' writers in between.
 	var out []Leased
-	err := q.write(ctx, "lease", func(tx *sql.Tx) error {
-		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT id, event_id, event_type, data, CAST(timestamp AS INTEGER),
-				COALESCE(retry_count, 0), COALESCE(coalesce_key, '')
-			FROM queue
-			WHERE (next_attempt_at IS NULL OR next_attempt_at <= ?3)
-			  AND (leased_until IS NULL OR leased_until <= ?1)
-			ORDER BY timestamp, id LIMIT ?2`, nowMS, max, unixMS(dueBy))
-		if err != nil {
-			return err
-		}
-		var bad []Leased
-		size := 0
-		for rows.Next() {
-			var l Leased
-			var queuedAt int64
-			if err := rows.Scan(&l.ID, &l.EventID, &l.EventType, &l.Data, &queuedAt, &l.RetryCount, &l.CoalesceKey); err != nil {
+	size := 0
+	var err error
+	for len(out) < max {
+		before := len(out)
+		err = q.writeBulk(ctx, "lease", func(tx *sql.Tx) error {
+			out = out[:before]
+			n := min(max-before, leaseStep)
+			rowCtx := context.WithoutCancel(ctx) // see insertRowsOf
+			rows, err := tx.QueryContext(rowCtx, `SELECT q.id, q.event_id, q.event_type, q.data, CAST(q.timestamp AS INTEGER),
+					COALESCE(q.retry_count, 0), COALESCE(q.coalesce_key, '')
+				FROM queue q
+				WHERE (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?3)
+				  AND NOT EXISTS (SELECT 1 FROM queue_lease l WHERE l.id = q.id AND l.until > ?1)
+				ORDER BY q.timestamp, q.id LIMIT ?2`, nowMS, n, unixMS(dueBy))
+			if err != nil {
+				return err
+			}
+			stepSize := 0
+			for rows.Next() {
+				var l Leased
+				var queuedAt int64
+				if err := rows.Scan(&l.ID, &l.EventID, &l.EventType, &l.Data, &queuedAt, &l.RetryCount, &l.CoalesceKey); err != nil {
+					rows.Close()
+					return err
+				}
+				if maxBytes > 0 && len(out) > 0 && size+stepSize+len(l.Data) > maxBytes {
+					break
+				}
+				stepSize += len(l.Data)
+				l.QueuedAt = fromQueuedAt(queuedAt)
+				l.LeasedUntil = until.UTC()
+				out = append(out, l)
+			}
+			if err := rows.Err(); err != nil {
 				rows.Close()
 				return err
 			}
-			if !json.Valid(l.Data) {
-				bad = append(bad, l)
-				continue
-			}
-			if maxBytes > 0 && len(out) > 0 && size+len(l.Data) > maxBytes {
-				break
-			}
-			size += len(l.Data)
-			l.QueuedAt = fromQueuedAt(queuedAt)
-			l.LeasedUntil = until.UTC()
-			out = append(out, l)
-		}
-		if err := rows.Err(); err != nil {
 			rows.Close()
-			return err
-		}
-		rows.Close()
-		for _, b := range bad {
-			if _, err := deadLetter(ctx, tx, b.EventID, "data is not valid JSON", unixMS(now)); err != nil {
+			ids := make([]int64, len(out)-before)
+			for i, l := range out[before:] {
+				ids[i] = l.ID
+			}
+			if err := q.insertLeases(rowCtx, tx, ids, unixMS(until)); err != nil {
 				return err
 			}
+			size += stepSize
+			return nil
+		})
+		if err != nil {
+			out = out[:before]
+			break
 		}
+		if len(out)-before < min(max-before, leaseStep) {
+			break // nothing more is due, or the bytes are used up
+		}
+	}
+	if err != nil && len(out) > 0 {
+		// Steps already leased are handed back rather than left to expire.
 		ids := make([]int64, len(out))
 		for i, l := range out {
 			ids[i] = l.ID
 		}
-		for chunk := range slices.Chunk(ids, 500) {
-			if _, err := tx.ExecContext(ctx, `UPDATE queue SET leased_until = ?, leased_by = ? WHERE id IN (`+intList(chunk)+`)`, unixMS(until), q.holder); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+		q.write(context.WithoutCancel(ctx), "lease", func(tx *sql.Tx) error { return dropLeases(ctx, tx, ids) })
 		return nil, err
 	}
-	return out, nil
+	if err != nil || len(out) == 0 {
+		return nil, err
+	}
+	// A row whose data is not JSON (written by another tool) would spoil
+	// a whole batch upload: it goes to the dead letters instead.
+	var bad []string
+	good := out[:0]
+	for _, l := range out {
+		if jsonscan.Std.Valid(l.Data) {
+			good = append(good, l)
+		} else {
+			bad = append(bad, l.EventID)
+		}
+	}
+	if len(bad) > 0 {
+		err := q.write(context.WithoutCancel(ctx), "lease", func(tx *sql.Tx) error {
+			for _, id := range bad {
+				if _, err := deadLetter(ctx, tx, id, "data is not valid JSON", nowMS); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return good, nil
+}
+
+// leaseRows is how many rows one INSERT of insertLeases carries, leaseStep
+// and settleStep how many events one transaction of Lease and Settle
+// handles: a drain holds the write lock a few milliseconds at a time.
+const (
+	leaseRows  = 250
+	leaseStep  = 500
+	settleStep = 500
+)
+
+// insertLeases records leases until untilMS of the rows ids, held by this
+// process.
+func (q *Queue) insertLeases(ctx context.Context, tx *sql.Tx, ids []int64, untilMS int64) error {
+	var b strings.Builder
+	tail := "," + strconv.FormatInt(untilMS, 10) + "," + strconv.Itoa(q.holder) + ")"
+	for chunk := range slices.Chunk(ids, leaseRows) {
+		b.Reset()
+		b.WriteString(`INSERT OR REPLACE INTO queue_lease (id, until, holder) VALUES `)
+		for i, id := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('(')
+			b.WriteString(strconv.FormatInt(id, 10))
+			b.WriteString(tail)
+		}
+		if _, err := tx.ExecContext(ctx, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Release gives leased events back without counting a retry (a drainer that
@@ -377,7 +485,7 @@ func (q *Queue) Release(ctx context.Context, ids ...string) error {
 		return nil
 	}
 	return q.write(ctx, "release", func(tx *sql.Tx) error {
-		return eachID(ctx, tx, `UPDATE queue SET leased_until = NULL, leased_by = NULL WHERE event_id = ?`, ids, nil)
+		return eachID(ctx, tx, `DELETE FROM queue_lease WHERE id = (SELECT id FROM queue WHERE event_id = ?)`, ids, nil)
 	})
 }
 
@@ -386,8 +494,8 @@ func (q *Queue) Release(ctx context.Context, ids ...string) error {
 // rather than when the leases expire. It returns how many were released.
 // A reused PID only makes it wait for the expiry, as before.
 func (q *Queue) ReleaseOrphaned(ctx context.Context, now time.Time, alive func(pid int) bool) (int, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT DISTINCT leased_by FROM queue
-		WHERE leased_by IS NOT NULL AND leased_until > ?`, unixMS(now))
+	rows, err := q.db.QueryContext(ctx, `SELECT DISTINCT holder FROM queue_lease
+		WHERE holder IS NOT NULL AND until > ?`, unixMS(now))
 	if err != nil {
 		return 0, fmt.Errorf("release orphaned leases: queue %s: %w", q.path, err)
 	}
@@ -409,8 +517,8 @@ func (q *Queue) ReleaseOrphaned(ctx context.Context, now time.Time, alive func(p
 	n := 0
 	err = q.write(ctx, "release orphaned leases", func(tx *sql.Tx) error {
 		n = 0
-		res, err := tx.ExecContext(ctx, `UPDATE queue SET leased_until = NULL, leased_by = NULL
-			WHERE leased_by IN (`+intList(dead)+`) AND leased_until > ?`, unixMS(now))
+		res, err := tx.ExecContext(ctx, `DELETE FROM queue_lease
+			WHERE holder IN (`+intList(dead)+`) AND until > ?`, unixMS(now))
 		if err != nil {
 			return err
 		}
@@ -438,7 +546,7 @@ func (q *Queue) Ack(ctx context.Context, ids ...string) error {
 // event is gone.
 func (q *Queue) Retry(ctx context.Context, id string, nextAttempt time.Time, errMsg string) error {
 	return q.write(ctx, "retry", func(tx *sql.Tx) error {
-		n, err := retry(ctx, tx, RetryAt{EventID: id, NextAttempt: nextAttempt, Error: errMsg}, unixMS(q.now()))
+		n, err := retryAll(ctx, tx, []RetryAt{{EventID: id, NextAttempt: nextAttempt, Error: errMsg}}, unixMS(q.now()))
 		if err == nil && n == 0 {
 			err = fmt.Errorf("retry %s: %w", id, ErrNotQueued)
 		}
@@ -473,9 +581,13 @@ type Reject struct {
 
 // Results is the verdict on one uploaded batch.
 type Results struct {
-	Ack   []string // success or duplicate
-	Retry []RetryAt
-	Dead  []Reject
+	Ack []string // success or duplicate
+	// AckRows, when set, are the row ids (Leased.ID) of Ack in the same
+	// order: Settle then drops their leases by id instead of looking the
+	// rows up again.
+	AckRows []int64
+	Retry   []RetryAt
+	Dead    []Reject
 }
 
 // Settled counts what Settle did. Missing counts events no longer queued
@@ -484,35 +596,60 @@ type Settled struct {
 	Acked, Retried, Dead, Missing int
 }
 
-// Settle applies a whole batch's verdicts in one transaction.
+// Settle applies a batch's verdicts in transactions of up to settleStep
+// events (each verdict is applied once and on its own, so a crash between
+// two only leaves events to be sent again). On an error, the Settled of
+// the steps already committed is returned with it.
 func (q *Queue) Settle(ctx context.Context, r Results) (Settled, error) {
-	var s Settled
-	if len(r.Ack)+len(r.Retry)+len(r.Dead) == 0 {
-		return s, nil
+	var total Settled
+	for len(r.Ack)+len(r.Retry)+len(r.Dead) > 0 {
+		var part Results
+		room := settleStep
+		take := func(n int) int { n = min(n, room); room -= n; return n }
+		n := take(len(r.Ack))
+		part.Ack, r.Ack = r.Ack[:n], r.Ack[n:]
+		if len(r.AckRows) >= n {
+			part.AckRows, r.AckRows = r.AckRows[:n], r.AckRows[n:]
+		}
+		n = take(len(r.Retry))
+		part.Retry, r.Retry = r.Retry[:n], r.Retry[n:]
+		n = take(len(r.Dead))
+		part.Dead, r.Dead = r.Dead[:n], r.Dead[n:]
+		s, err := q.settle(ctx, part)
+		total.Acked += s.Acked
+		total.Retried += s.Retried
+		total.Dead += s.Dead
+		total.Missing += s.Missing
+		if err != nil {
+			return total, err
+		}
 	}
+	return total, nil
+}
+
+// settle applies verdicts in one transaction.
+func (q *Queue) settle(ctx context.Context, r Results) (Settled, error) {
+	var s Settled
 	nowMS := unixMS(q.now())
-	err := q.write(ctx, "settle", func(tx *sql.Tx) error {
+	err := q.writeBulk(ctx, "settle", func(tx *sql.Tx) error {
 		s = Settled{}
-		acked, err := deleteIDs(ctx, tx, r.Ack)
+		var acked int
+		var err error
+		if len(r.AckRows) == len(r.Ack) {
+			acked, err = deleteAcked(ctx, tx, r.Ack, r.AckRows)
+		} else {
+			acked, err = deleteIDs(ctx, tx, r.Ack)
+		}
 		if err != nil {
 			return err
 		}
 		s.Acked, s.Missing = acked, len(r.Ack)-acked
-		rowCtx := context.WithoutCancel(ctx) // see eachID
-		for _, ra := range r.Retry {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			n, err := retry(rowCtx, tx, ra, nowMS)
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				s.Retried++
-			} else {
-				s.Missing++
-			}
+		retried, err := retryAll(ctx, tx, r.Retry, nowMS)
+		if err != nil {
+			return err
 		}
+		s.Retried, s.Missing = retried, s.Missing+len(r.Retry)-retried
+		rowCtx := context.WithoutCancel(ctx) // see eachID
 		for _, d := range r.Dead {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -535,14 +672,41 @@ func (q *Queue) Settle(ctx context.Context, r Results) (Settled, error) {
 	return s, nil
 }
 
-func retry(ctx context.Context, tx *sql.Tx, r RetryAt, nowMS int64) (int64, error) {
-	res, err := tx.ExecContext(ctx, `UPDATE queue SET retry_count = COALESCE(retry_count, 0) + 1,
-			next_attempt_at = ?, last_error = ?, last_attempt_at = ?, leased_until = NULL
-		WHERE event_id = ?`, unixMS(r.NextAttempt), r.Error, nowMS, r.EventID)
-	if err != nil {
-		return 0, fmt.Errorf("retry %s: %w", r.EventID, err)
+// retryAll records the transient failures rs with one prepared statement
+// and drops their leases in one, and returns how many were still queued.
+func retryAll(ctx context.Context, tx *sql.Tx, rs []RetryAt, nowMS int64) (int, error) {
+	if len(rs) == 0 {
+		return 0, nil
 	}
-	return res.RowsAffected()
+	stmt, err := tx.PrepareContext(ctx, `UPDATE queue SET retry_count = COALESCE(retry_count, 0) + 1,
+			next_attempt_at = ?, last_error = ?, last_attempt_at = ?
+		WHERE event_id = ? RETURNING id`)
+	if err != nil {
+		return 0, err
+	}
+	defer stmt.Close()
+	rowCtx := context.WithoutCancel(ctx) // see insertRowsOf
+	ids := make([]int64, 0, len(rs))
+	for i, r := range rs {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+		var id int64
+		err := stmt.QueryRowContext(rowCtx, unixMS(r.NextAttempt), r.Error, nowMS, r.EventID).Scan(&id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return 0, fmt.Errorf("retry %s: %w", r.EventID, err)
+		default:
+			ids = append(ids, id)
+		}
+	}
+	if err := dropLeases(ctx, tx, ids); err != nil {
+		return 0, err
+	}
+	return len(ids), nil
 }
 
 func deadLetter(ctx context.Context, tx *sql.Tx, id, reason string, nowMS int64) (int64, error) {
@@ -559,7 +723,7 @@ func deadLetter(ctx context.Context, tx *sql.Tx, id, reason string, nowMS int64)
 	if err != nil || n == 0 {
 		return n, err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM queue WHERE event_id = ?`, id); err != nil {
+	if _, err := deleteIDs(ctx, tx, []string{id}); err != nil {
 		return 0, fmt.Errorf("dead-letter %s: %w", id, err)
 	}
 	return n, nil
@@ -596,14 +760,55 @@ func eachID(ctx context.Context, tx *sql.Tx, query string, ids []string, counted
 	return nil
 }
 
-// deleteIDs deletes the queued events among ids, a chunk per statement, and
-// returns how many there were.
+// deleteIDs deletes the queued events among ids and their leases, a chunk
+// per statement, and returns how many there were.
 func deleteIDs(ctx context.Context, tx *sql.Tx, ids []string) (int, error) {
 	deleted := 0
+	args := make([]any, 0, min(len(ids), 500))
+	var rows []int64
 	for chunk := range slices.Chunk(ids, 500) {
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
+		args = args[:0]
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rs, err := tx.QueryContext(ctx, `DELETE FROM queue WHERE event_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`) RETURNING id`, args...)
+		if err != nil {
+			return deleted, err
+		}
+		rows = rows[:0]
+		for rs.Next() {
+			var id int64
+			if err := rs.Scan(&id); err != nil {
+				rs.Close()
+				return deleted, err
+			}
+			rows = append(rows, id)
+		}
+		if err := rs.Close(); err != nil {
+			return deleted, err
+		}
+		if err := rs.Err(); err != nil {
+			return deleted, err
+		}
+		deleted += len(rows)
+		if err := dropLeases(ctx, tx, rows); err != nil {
+			return deleted, err
+		}
+	}
+	return deleted, nil
+}
+
+// deleteAcked deletes the queued events among ids and the leases of rows,
+// their row ids, and returns how many events there were. A row whose
+// event_id changed meanwhile (the Python CLI coalesced another event into
+// it) stays queued; losing its lease only makes it due again sooner.
+func deleteAcked(ctx context.Context, tx *sql.Tx, ids []string, rows []int64) (int, error) {
+	deleted := 0
+	args := make([]any, 0, min(len(ids), 500))
+	for chunk := range slices.Chunk(ids, 500) {
+		args = args[:0]
+		for _, id := range chunk {
+			args = append(args, id)
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM queue WHERE event_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
 		if err != nil {
@@ -615,7 +820,16 @@ func deleteIDs(ctx context.Context, tx *sql.Tx, ids []string) (int, error) {
 		}
 		deleted += int(n)
 	}
-	return deleted, nil
+	return deleted, dropLeases(ctx, tx, rows)
+}
+
+// dropLeases deletes the leases of the rows ids.
+func dropLeases(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM queue_lease WHERE id IN (`+intList(ids)+`)`)
+	return err
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

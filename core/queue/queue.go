@@ -17,6 +17,7 @@ package queue
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -28,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofrs/flock"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
@@ -78,8 +80,17 @@ type Queue struct {
 	// anyway; queueing here is fairer and quicker than its busy-sleep loop,
 	// which remains for writers in other processes.
 	wsem chan struct{}
+	// wconn is the connection every write of this process uses (taken
+	// from the pool at the first write, guarded by wsem): SQLite drops a
+	// connection's page cache whenever another connection wrote, so
+	// writes that took turns on several connections each started cold.
+	wconn *sql.Conn
 	// holder identifies this process's leases (its PID).
 	holder int
+	// waiting is the advisory lock file `queue.db-wait` (see yield): a
+	// writer that finds the write lock taken holds it shared until its
+	// transaction ends; bulk writers give way while anyone does.
+	waiting *flock.Flock
 	// busy is how long a write waits for another process's write lock.
 	busy time.Duration
 	// unmigrated: a read-only open of a database this program never
@@ -89,6 +100,9 @@ type Queue struct {
 	// noCounts: a read-only open of a database from before queue_counts
 	// (schema version 4); Stats counts rows instead.
 	noCounts bool
+	// noLeaseTable: a read-only open of a database from before queue_lease
+	// (schema version 5), whose leases are in the queue rows.
+	noLeaseTable bool
 }
 
 // Open opens the queue at path, creating the file 0600 if it does not exist,
@@ -139,6 +153,9 @@ func Open(ctx context.Context, path string, opts Options) (*Queue, error) {
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	q := &Queue{db: db, path: abs, maxSize: opts.MaxSize, now: opts.Now, wsem: make(chan struct{}, 1), holder: os.Getpid(), busy: busy}
+	if !opts.ReadOnly {
+		q.waiting = flock.New(abs+"-wait", flock.SetPermissions(0o600))
+	}
 	if q.maxSize <= 0 {
 		q.maxSize = DefaultMaxSize
 	}
@@ -198,6 +215,7 @@ func (q *Queue) checkReadable(ctx context.Context) error {
 		q.noQueueTable = !tables["queue"]
 	}
 	q.noCounts = !tables["queue_counts"]
+	q.noLeaseTable = !tables["queue_lease"]
 	return nil
 }
 
@@ -313,7 +331,11 @@ func dsn(abs string, busy time.Duration, readOnly bool) string {
 		"&_pragma=" + url.QueryEscape("journal_mode(WAL)") +
 		"&_pragma=" + url.QueryEscape("journal_size_limit("+strconv.Itoa(walLimit)+")") +
 		"&_pragma=" + url.QueryEscape("wal_autocheckpoint("+strconv.Itoa(walCheckpointPages)+")") +
-		"&_pragma=" + url.QueryEscape("synchronous(NORMAL)")
+		"&_pragma=" + url.QueryEscape("synchronous(NORMAL)") +
+		// A statement that writes many rows under a trigger (a settle's
+		// DELETE, an import's INSERT) keeps a statement journal; on disk
+		// (the default past 64 KiB) that is a write syscall a page.
+		"&_pragma=" + url.QueryEscape("temp_store(MEMORY)")
 	return u.String() + "?" + q
 }
 
@@ -325,6 +347,15 @@ func (q *Queue) MaxSize() int { return q.maxSize }
 
 // Close closes the database.
 func (q *Queue) Close() error {
+	if q.waiting != nil {
+		q.waiting.Close()
+	}
+	q.wsem <- struct{}{}
+	if q.wconn != nil {
+		q.wconn.Close()
+		q.wconn = nil
+	}
+	<-q.wsem
 	if err := q.db.Close(); err != nil {
 		return fmt.Errorf("close queue %s: %w", q.path, err)
 	}
@@ -334,18 +365,35 @@ func (q *Queue) Close() error {
 // write runs fn in one IMMEDIATE transaction; what names the operation in
 // errors.
 func (q *Queue) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	return q.writeTx(ctx, what, false, fn)
+}
+
+// writeBulk is write for one step of a drain or a large import: it first
+// gives way to writers of other processes waiting for the lock (yield).
+func (q *Queue) writeBulk(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	return q.writeTx(ctx, what, true, fn)
+}
+
+func (q *Queue) writeTx(ctx context.Context, what string, bulk bool, fn func(tx *sql.Tx) error) (err error) {
 	select {
 	case q.wsem <- struct{}{}:
 		defer func() { <-q.wsem }()
 	case <-ctx.Done():
 		return fmt.Errorf("%s: queue %s: %w", what, q.path, ctx.Err())
 	}
-	conn, err := q.db.Conn(ctx)
+	if bulk {
+		q.yield(ctx)
+	}
+	conn, err := q.writer(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: queue %s: %w", what, q.path, err)
 	}
-	defer conn.Close()
-	tx, err := q.begin(ctx, conn)
+	defer q.keepWriter(&err)
+	tx, waited, err := q.begin(ctx, conn, !bulk)
+	if waited {
+		// Until this transaction ends: bulk writers elsewhere hold back.
+		defer q.waiting.Unlock()
+	}
 	if err != nil {
 		return fmt.Errorf("%s: queue %s: %w", what, q.path, err)
 	}
@@ -362,6 +410,28 @@ func (q *Queue) write(ctx context.Context, what string, fn func(tx *sql.Tx) erro
 	return nil
 }
 
+// writer returns the write connection; the caller holds wsem.
+func (q *Queue) writer(ctx context.Context) (*sql.Conn, error) {
+	if q.wconn == nil {
+		c, err := q.db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		q.wconn = c
+	}
+	return q.wconn, nil
+}
+
+// keepWriter gives the write connection back to the pool after a write that
+// failed with it broken, so the next write takes a fresh one; the caller
+// holds wsem.
+func (q *Queue) keepWriter(err *error) {
+	if *err != nil && q.wconn != nil && (errors.Is(*err, driver.ErrBadConn) || errors.Is(*err, sql.ErrConnDone)) {
+		q.wconn.Close()
+		q.wconn = nil
+	}
+}
+
 // Waits between two tries of a write lock another process holds.
 const (
 	beginRetryMin = 500 * time.Microsecond
@@ -375,22 +445,64 @@ const (
 // whose transactions follow each other closely, mostly sleeps through the
 // gaps: it waited seconds. The busy timeout is off only while this loop
 // runs; statements inside the transaction hold the lock already.
-func (q *Queue) begin(ctx context.Context, conn *sql.Conn) (*sql.Tx, error) {
+//
+// A writer that announce allows and that finds the lock taken says it waits
+// (a shared lock on queue.db-wait, waited true; the caller releases it when
+// its transaction ends), so a draining daemon's bulk steps hold back until it
+// is through (yield): without that, a daemon whose steps follow each other
+// back to back leaves a `status emit` only the rare gap between two of them.
+func (q *Queue) begin(ctx context.Context, conn *sql.Conn, announce bool) (tx *sql.Tx, waited bool, err error) {
 	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA busy_timeout = `+strconv.FormatInt(q.busy.Milliseconds(), 10))
 	deadline := time.Now().Add(q.busy)
 	for {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err == nil || !isBusy(err) || time.Now().After(deadline) {
-			return tx, err
+			return tx, waited, err
+		}
+		if announce && !waited && q.waiting != nil {
+			waited, _ = q.waiting.TryRLock() // a hint: a failure only costs fairness
 		}
 		t := time.NewTimer(beginRetryMin + time.Duration(rand.Int64N(int64(beginRetryMax-beginRetryMin))))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, ctx.Err()
+			return nil, waited, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// How long a bulk write gives way to waiting writers at most (so a waiter
+// that hangs cannot stall a drain), and how often it looks again.
+const (
+	yieldMax   = 100 * time.Millisecond
+	yieldCheck = 250 * time.Microsecond
+)
+
+// yield waits, up to yieldMax, while a writer of another process waits for
+// the write lock (holds queue.db-wait shared). It costs one lock attempt
+// when nobody waits.
+func (q *Queue) yield(ctx context.Context) {
+	if q.waiting == nil {
+		return
+	}
+	deadline := time.Now().Add(yieldMax)
+	for {
+		free, err := q.waiting.TryLock()
+		if free {
+			q.waiting.Unlock()
+		}
+		if free || err != nil || time.Now().After(deadline) {
+			return
+		}
+		t := time.NewTimer(yieldCheck)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
 		case <-t.C:
 		}
 	}

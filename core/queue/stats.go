@@ -46,8 +46,11 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 	}
 	// Seconds and milliseconds (see fromQueuedAt) are two index ranges of
 	// idx_timestamp; a MIN over a CASE would read every row.
-	err := q.db.QueryRowContext(ctx, `SELECT `+counts+`
-			(SELECT COUNT(*) FROM queue WHERE leased_until > ?1),
+	leased := `(SELECT COUNT(*) FROM queue_lease l WHERE l.until > ?1 AND EXISTS (SELECT 1 FROM queue q WHERE q.id = l.id)),`
+	if q.noLeaseTable {
+		leased = `(SELECT COUNT(*) FROM queue WHERE leased_until > ?1),`
+	}
+	err := q.db.QueryRowContext(ctx, `SELECT `+counts+leased+`
 			(SELECT COUNT(*) FROM queue WHERE retry_count > 0),
 			(SELECT MIN(timestamp) FROM queue WHERE timestamp < ?2),
 			(SELECT MIN(timestamp) FROM queue WHERE timestamp >= ?2),

@@ -456,7 +456,9 @@ const (
 // due events still go; the first error is returned at the end. After the
 // host failed, one event is sent first as a probe; when it is delivered,
 // the events the outage held back are sent at once instead of at their
-// retry times.
+// retry times — and so are those a failure parked earlier in this upload,
+// once a later batch is delivered (a flaky host, not a down one), unless
+// the host asked to wait (Retry-After).
 func (e *Engine) Upload(ctx context.Context, rep *Report) error {
 	if e.Connect == nil {
 		return ErrNotSignedIn
@@ -518,15 +520,17 @@ func (e *Engine) Upload(ctx context.Context, rep *Report) error {
 		mu      sync.Mutex
 		firstEr error
 		streak  int
+		failed  bool // a batch of this upload failed
 		wg      sync.WaitGroup
 	)
 	stop := func() bool { mu.Lock(); defer mu.Unlock(); return streak >= failStreak }
+	due := func() time.Time { mu.Lock(); defer mu.Unlock(); return dueBy }
 	for range UploadWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil && !stop() {
-				batch, err := e.Queue.LeaseDue(ctx, e.now(), dueBy, BatchEvents, BatchBytes, LeaseFor)
+				batch, err := e.Queue.LeaseDue(ctx, e.now(), due(), BatchEvents, BatchBytes, LeaseFor)
 				if err == nil && len(batch) == 0 {
 					return
 				}
@@ -542,10 +546,17 @@ func (e *Engine) Upload(ctx context.Context, rep *Report) error {
 				switch {
 				case err == nil:
 					streak = 0
+					if failed && !e.held() {
+						// The host answers again: what the failures of this
+						// upload parked goes now, as after a probe, rather
+						// than in a later cycle at each event's backoff.
+						dueBy = e.now().Add(queue.MaxRetryAfter)
+					}
 				case errors.Is(err, ErrNotSignedIn) || ctx.Err() != nil:
 					streak = failStreak // no point in going on
 				default:
 					streak++
+					failed = true
 				}
 				if err != nil && firstEr == nil {
 					firstEr = err
@@ -562,6 +573,13 @@ func (e *Engine) Upload(ctx context.Context, rep *Report) error {
 		return firstEr
 	}
 	return ctx.Err()
+}
+
+// held reports whether the host asked to wait (Retry-After) until later.
+func (e *Engine) held() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.now().Before(e.holdUntil)
 }
 
 // add accumulates the counters of r.
@@ -600,10 +618,10 @@ func (e *Engine) uploadBatch(ctx context.Context, conn Conn, batch []queue.Lease
 		case !ok:
 			res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: e.nextAttempt(l.RetryCount, 0, now), Error: "host returned no result for this event"})
 		case r.Status == hosted.EventSuccess:
-			res.Ack = append(res.Ack, l.EventID)
+			res.Ack, res.AckRows = append(res.Ack, l.EventID), append(res.AckRows, l.ID)
 			rep.Delivered++
 		case r.Status == hosted.EventDuplicate:
-			res.Ack = append(res.Ack, l.EventID)
+			res.Ack, res.AckRows = append(res.Ack, l.EventID), append(res.AckRows, l.ID)
 			rep.Duplicates++
 		case r.Status == hosted.EventRejected:
 			reason := r.Error

@@ -1,10 +1,13 @@
 package syncer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/event"
@@ -23,6 +26,9 @@ import (
 // importBatch is one transaction's worth: the items and the cursor moves of
 // the files they came from.
 type importBatch struct {
+	// items carry lamport value 0 until the write transaction stamps them
+	// (stampLamports) with values it reserves: the reader never waits for
+	// the write lock, and an emitted line costs one write.
 	items []queue.Item
 	moves []queue.CursorMove
 }
@@ -77,7 +83,7 @@ func (e *Engine) importFiles(ctx context.Context, repo string, files []string) (
 		if werr != nil {
 			continue // drain after a failed write
 		}
-		n, err := e.Queue.ImportBatch(ctx, b.moves, b.items)
+		n, err := e.Queue.ImportBatchStamped(ctx, b.moves, b.items, stampLamports)
 		added += n
 		if n > 0 {
 			e.step(PhaseQueue, n, 0)
@@ -287,29 +293,7 @@ func (r *importReader) flush() error {
 	}
 	b := importBatch{moves: r.moves}
 	if len(r.lines) > 0 {
-		first, err := r.e.Queue.ReserveLamport(r.ctx, len(r.lines))
-		if err != nil {
-			return err
-		}
-		b.items = make([]queue.Item, 0, len(r.lines))
-		for i, l := range r.lines {
-			o := r.origin
-			o.Lamport, o.Fallback = first+int64(i), r.fallbacks[i]
-			it, err := item(l, o)
-			if err != nil {
-				// Counted on the cursor of the line's file: the last
-				// move of that file in this batch.
-				for j := len(b.moves) - 1; j >= 0; j-- {
-					if b.moves[j].Next.Path == l.File {
-						b.moves[j].Next.Malformed++
-						b.moves[j].Next.LastError = err.Error()
-						break
-					}
-				}
-				continue
-			}
-			b.items = append(b.items, it)
-		}
+		b.items = buildItems(r.lines, r.fallbacks, r.origin, b.moves)
 	}
 	r.lines, r.fallbacks, r.moves = r.lines[:0], r.fallbacks[:0], nil
 	select {
@@ -318,6 +302,59 @@ func (r *importReader) flush() error {
 	case <-r.ctx.Done():
 		return r.ctx.Err()
 	}
+}
+
+// buildItems makes the envelopes of lines, with lamport value 0 (see
+// stampLamports). A line whose envelope cannot be built is counted on the
+// cursor of its file: the last move of that file in moves.
+func buildItems(lines []event.Line, fallbacks []time.Time, origin event.Origin, moves []queue.CursorMove) []queue.Item {
+	items := make([]queue.Item, 0, len(lines))
+	for i, l := range lines {
+		o := origin
+		o.Lamport, o.Fallback = 0, fallbacks[i]
+		it, err := item(l, o)
+		if err != nil {
+			for j := len(moves) - 1; j >= 0; j-- {
+				if moves[j].Next.Path == l.File {
+					moves[j].Next.Malformed++
+					moves[j].Next.LastError = err.Error()
+					break
+				}
+			}
+			continue
+		}
+		items = append(items, it)
+	}
+	return items
+}
+
+// lamportField is how Envelope.AppendJSON writes the lamport clock; after the
+// payload (raw JSON, which may hold the same key) only string and null
+// fields follow, which cannot contain it, so its last occurrence is the
+// envelope's own.
+var lamportField = []byte(`,"lamport_clock":0,`)
+
+// stampLamports gives items the lamport values first, first+1, … in place
+// of the 0 buildItems wrote (queue.ImportBatchStamped calls it inside the
+// transaction that reserved them).
+func stampLamports(items []queue.Item, first int64) error {
+	for i := range items {
+		d := items[i].Data
+		at := bytes.LastIndex(d, lamportField)
+		if at < 0 {
+			return fmt.Errorf("envelope of %s has no lamport_clock to stamp", items[i].EventID)
+		}
+		digits := at + len(lamportField) - 2 // the 0
+		var num [20]byte
+		v := strconv.AppendInt(num[:0], first+int64(i), 10)
+		// In place: item leaves room for the digits.
+		n := len(d)
+		d = slices.Grow(d, len(v)-1)[:n+len(v)-1]
+		copy(d[digits+len(v):], d[digits+1:n])
+		copy(d[digits:], v)
+		items[i].Data = d
+	}
+	return nil
 }
 
 // unchanged reports whether the file still has the size and modification
@@ -335,6 +372,8 @@ func item(l event.Line, o event.Origin) (queue.Item, error) {
 	}
 	// The payload is the line, which the scanner checked is JSON: no
 	// second check (MarshalJSON's) is needed.
-	data := env.AppendJSON(make([]byte, 0, 320+len(env.Payload)))
+	// Room for the whole envelope (about 450 bytes besides the payload)
+	// and the lamport digits stampLamports writes in place.
+	data := env.AppendJSON(make([]byte, 0, 512+len(env.Payload)))
 	return queue.Item{EventID: env.EventID, EventType: env.EventType, Data: data}, nil
 }

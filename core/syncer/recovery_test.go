@@ -46,3 +46,22 @@ func TestRecoveryIgnoresOutageBackoff(t *testing.T) {
 		t.Errorf("host events: %s", diff)
 	}
 }
+
+// TestFlakyHostFailureResentInTheSameCycle: a batch the host failed (a reset
+// connection) while it delivered others is sent again within the same cycle
+// once a later batch was delivered, not at its events' backoff in a later
+// cycle (the clock does not move here: no backoff ever runs out).
+func TestFlakyHostFailureResentInTheSameCycle(t *testing.T) {
+	r := newRig(t)
+	want := syncedIDs(t, r.repo)
+	if err := r.srv.SetFaults(hostedtest.Faults{ResetNext: 1}); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := r.eng.Cycle(context.Background())
+	if rep.Retried == 0 || rep.QueueDepth != 0 {
+		t.Fatalf("cycle = %+v; want a retried batch and nothing left queued", rep)
+	}
+	if diff := r.srv.DiffEventIDs(want); diff != "" {
+		t.Errorf("host events: %s", diff)
+	}
+}
