@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"sync"
 )
 
 // Batch limits of POST /api/v1/events/batch/. Splitting is the caller's job;
@@ -52,12 +51,28 @@ func (c *Client) PostEvents(ctx context.Context, events []json.RawMessage) ([]Ev
 	return c.PostEventBatch(ctx, events, nil)
 }
 
-// gzipWriters are reused: a gzip.Writer costs more to set up than to
-// compress a batch at BestSpeed.
-var gzipWriters = sync.Pool{New: func() any {
-	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
-	return w
-}}
+// gzipWriters keeps a few gzip.Writers for reuse: one costs more to set
+// up (~1 MB of compressor state) than to compress a batch at BestSpeed. A
+// channel rather than a sync.Pool, which a garbage collection empties: an
+// uploader collects every few batches, and a pool then mostly missed.
+var gzipWriters = make(chan *gzip.Writer, 8)
+
+func getGzipWriter() *gzip.Writer {
+	select {
+	case w := <-gzipWriters:
+		return w
+	default:
+		w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+		return w
+	}
+}
+
+func putGzipWriter(w *gzip.Writer) {
+	select {
+	case gzipWriters <- w:
+	default:
+	}
+}
 
 // PostEventBatch is PostEvents for a caller that vouches for its events
 // being valid JSON (the uploader leases only rows it checked) and knows
@@ -80,7 +95,7 @@ func (c *Client) PostEventBatch(ctx context.Context, events []json.RawMessage, i
 		return nil, c.errorf(r, KindConfig, "%d event ids for %d events", len(ids), len(events))
 	}
 	var gz bytes.Buffer
-	zw := gzipWriters.Get().(*gzip.Writer)
+	zw := getGzipWriter()
 	zw.Reset(&gz)
 	// Writes to a bytes.Buffer do not fail.
 	_, _ = zw.Write([]byte(`{"events":[`))
@@ -92,7 +107,7 @@ func (c *Client) PostEventBatch(ctx context.Context, events []json.RawMessage, i
 	}
 	_, _ = zw.Write([]byte(`]}`))
 	_ = zw.Close()
-	gzipWriters.Put(zw)
+	putGzipWriter(zw)
 	if gz.Len() > MaxBatchBytes {
 		e := c.errorf(r, KindConfig, "batch of %d events is %d bytes compressed, over %d", len(events), gz.Len(), MaxBatchBytes)
 		e.Code, e.Err = CodeBatchTooLarge, ErrBatchTooLarge
