@@ -309,7 +309,7 @@ type Leased struct {
 	ID          int64 // row id: the queue order
 	EventID     string
 	EventType   string
-	Data        []byte
+	Data        []byte // read only: it may share memory with a string
 	QueuedAt    time.Time
 	RetryCount  int
 	CoalesceKey string
@@ -350,7 +350,7 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 	// rewritten); checking the data is JSON waits until it committed, so
 	// the write lock is held for the reads and inserts alone, leaseStep
 	// rows at a time, giving way to other processes' writers in between.
-	var out []Leased
+	out := make([]Leased, 0, min(max, 1000))
 	size := 0
 	var err error
 	for len(out) < max {
@@ -359,12 +359,11 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 			out = out[:before]
 			n := min(max-before, leaseStep)
 			rowCtx := context.WithoutCancel(ctx) // see insertRowsOf
-			rows, err := tx.QueryContext(rowCtx, `SELECT q.id, q.event_id, q.event_type, q.data, CAST(q.timestamp AS INTEGER),
-					COALESCE(q.retry_count, 0), COALESCE(q.coalesce_key, '')
-				FROM queue q
-				WHERE (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?3)
-				  AND NOT EXISTS (SELECT 1 FROM queue_lease l WHERE l.id = q.id AND l.until > ?1)
-				ORDER BY q.timestamp, q.id LIMIT ?2`, nowMS, n, unixMS(dueBy))
+			stmt, err := q.prepared(rowCtx, tx, leaseQuery)
+			if err != nil {
+				return err
+			}
+			rows, err := stmt.QueryContext(rowCtx, nowMS, n, unixMS(dueBy))
 			if err != nil {
 				return err
 			}
@@ -372,10 +371,15 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 			for rows.Next() {
 				var l Leased
 				var queuedAt int64
-				if err := rows.Scan(&l.ID, &l.EventID, &l.EventType, &l.Data, &queuedAt, &l.RetryCount, &l.CoalesceKey); err != nil {
+				var data string
+				if err := rows.Scan(&l.ID, &l.EventID, &l.EventType, &data, &queuedAt, &l.RetryCount, &l.CoalesceKey); err != nil {
 					rows.Close()
 					return err
 				}
+				// The driver's string is a fresh copy that nothing else
+				// holds: viewing it as bytes saves Scan a second copy of
+				// every payload (Leased.Data is read only).
+				l.Data = unsafe.Slice(unsafe.StringData(data), len(data))
 				if maxBytes > 0 && len(out) > 0 && size+stepSize+len(l.Data) > maxBytes {
 					break
 				}
@@ -413,7 +417,7 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 		for i, l := range out {
 			ids[i] = l.ID
 		}
-		q.write(context.WithoutCancel(ctx), "lease", func(tx *sql.Tx) error { return dropLeases(ctx, tx, ids) })
+		q.write(context.WithoutCancel(ctx), "lease", func(tx *sql.Tx) error { return q.dropLeases(ctx, tx, ids) })
 		return nil, err
 	}
 	if err != nil || len(out) == 0 {
@@ -433,7 +437,7 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 	if len(bad) > 0 {
 		err := q.write(context.WithoutCancel(ctx), "lease", func(tx *sql.Tx) error {
 			for _, id := range bad {
-				if _, err := deadLetter(ctx, tx, id, "data is not valid JSON", nowMS); err != nil {
+				if _, err := q.deadLetter(ctx, tx, id, "data is not valid JSON", nowMS); err != nil {
 					return err
 				}
 			}
@@ -446,11 +450,19 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 	return good, nil
 }
 
-// leaseRows is how many rows one INSERT of insertLeases carries, leaseStep
-// and settleStep how many events one transaction of Lease and Settle
-// handles: a drain holds the write lock a few milliseconds at a time.
+// leaseQuery reads up to ?2 rows due by ?3 (Unix ms) that no lease held
+// after ?1 covers, in drain order.
+const leaseQuery = `SELECT q.id, q.event_id, q.event_type, q.data, CAST(q.timestamp AS INTEGER),
+		COALESCE(q.retry_count, 0), COALESCE(q.coalesce_key, '')
+	FROM queue q
+	WHERE (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?3)
+	  AND NOT EXISTS (SELECT 1 FROM queue_lease l WHERE l.id = q.id AND l.until > ?1)
+	ORDER BY q.timestamp, q.id LIMIT ?2`
+
+// leaseStep and settleStep are how many events one transaction of Lease
+// and Settle handles: a drain holds the write lock a few milliseconds at a
+// time.
 const (
-	leaseRows  = 250
 	leaseStep  = 500
 	settleStep = 500
 )
@@ -458,24 +470,15 @@ const (
 // insertLeases records leases until untilMS of the rows ids, held by this
 // process.
 func (q *Queue) insertLeases(ctx context.Context, tx *sql.Tx, ids []int64, untilMS int64) error {
-	var b strings.Builder
-	tail := "," + strconv.FormatInt(untilMS, 10) + "," + strconv.Itoa(q.holder) + ")"
-	for chunk := range slices.Chunk(ids, leaseRows) {
-		b.Reset()
-		b.WriteString(`INSERT OR REPLACE INTO queue_lease (id, until, holder) VALUES `)
-		for i, id := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('(')
-			b.WriteString(strconv.FormatInt(id, 10))
-			b.WriteString(tail)
-		}
-		if _, err := tx.ExecContext(ctx, b.String()); err != nil {
-			return err
-		}
+	if len(ids) == 0 {
+		return nil
 	}
-	return nil
+	stmt, err := q.prepared(ctx, tx, `INSERT OR REPLACE INTO queue_lease (id, until, holder) SELECT value, ?, ? FROM json_each(?)`)
+	if err != nil {
+		return err
+	}
+	_, err = stmt.ExecContext(ctx, untilMS, q.holder, jsonInts(ids))
+	return err
 }
 
 // Release gives leased events back without counting a retry (a drainer that
@@ -536,7 +539,7 @@ func (q *Queue) Ack(ctx context.Context, ids ...string) error {
 		return nil
 	}
 	return q.write(ctx, "ack", func(tx *sql.Tx) error {
-		_, err := deleteIDs(ctx, tx, ids)
+		_, err := q.deleteIDs(ctx, tx, ids)
 		return err
 	})
 }
@@ -546,7 +549,7 @@ func (q *Queue) Ack(ctx context.Context, ids ...string) error {
 // event is gone.
 func (q *Queue) Retry(ctx context.Context, id string, nextAttempt time.Time, errMsg string) error {
 	return q.write(ctx, "retry", func(tx *sql.Tx) error {
-		n, err := retryAll(ctx, tx, []RetryAt{{EventID: id, NextAttempt: nextAttempt, Error: errMsg}}, unixMS(q.now()))
+		n, err := q.retryAll(ctx, tx, []RetryAt{{EventID: id, NextAttempt: nextAttempt, Error: errMsg}}, unixMS(q.now()))
 		if err == nil && n == 0 {
 			err = fmt.Errorf("retry %s: %w", id, ErrNotQueued)
 		}
@@ -558,7 +561,7 @@ func (q *Queue) Retry(ctx context.Context, id string, nextAttempt time.Time, err
 // rejection). ErrNotQueued if the event is gone.
 func (q *Queue) DeadLetter(ctx context.Context, id, reason string) error {
 	return q.write(ctx, "dead-letter", func(tx *sql.Tx) error {
-		n, err := deadLetter(ctx, tx, id, reason, unixMS(q.now()))
+		n, err := q.deadLetter(ctx, tx, id, reason, unixMS(q.now()))
 		if err == nil && n == 0 {
 			err = fmt.Errorf("dead-letter %s: %w", id, ErrNotQueued)
 		}
@@ -636,15 +639,15 @@ func (q *Queue) settle(ctx context.Context, r Results) (Settled, error) {
 		var acked int
 		var err error
 		if len(r.AckRows) == len(r.Ack) {
-			acked, err = deleteAcked(ctx, tx, r.Ack, r.AckRows)
+			acked, err = q.deleteAcked(ctx, tx, r.Ack, r.AckRows)
 		} else {
-			acked, err = deleteIDs(ctx, tx, r.Ack)
+			acked, err = q.deleteIDs(ctx, tx, r.Ack)
 		}
 		if err != nil {
 			return err
 		}
 		s.Acked, s.Missing = acked, len(r.Ack)-acked
-		retried, err := retryAll(ctx, tx, r.Retry, nowMS)
+		retried, err := q.retryAll(ctx, tx, r.Retry, nowMS)
 		if err != nil {
 			return err
 		}
@@ -654,7 +657,7 @@ func (q *Queue) settle(ctx context.Context, r Results) (Settled, error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			n, err := deadLetter(rowCtx, tx, d.EventID, d.Reason, nowMS)
+			n, err := q.deadLetter(rowCtx, tx, d.EventID, d.Reason, nowMS)
 			if err != nil {
 				return err
 			}
@@ -674,7 +677,7 @@ func (q *Queue) settle(ctx context.Context, r Results) (Settled, error) {
 
 // retryAll records the transient failures rs with one prepared statement
 // and drops their leases in one, and returns how many were still queued.
-func retryAll(ctx context.Context, tx *sql.Tx, rs []RetryAt, nowMS int64) (int, error) {
+func (q *Queue) retryAll(ctx context.Context, tx *sql.Tx, rs []RetryAt, nowMS int64) (int, error) {
 	if len(rs) == 0 {
 		return 0, nil
 	}
@@ -703,13 +706,13 @@ func retryAll(ctx context.Context, tx *sql.Tx, rs []RetryAt, nowMS int64) (int, 
 			ids = append(ids, id)
 		}
 	}
-	if err := dropLeases(ctx, tx, ids); err != nil {
+	if err := q.dropLeases(ctx, tx, ids); err != nil {
 		return 0, err
 	}
 	return len(ids), nil
 }
 
-func deadLetter(ctx context.Context, tx *sql.Tx, id, reason string, nowMS int64) (int64, error) {
+func (q *Queue) deadLetter(ctx context.Context, tx *sql.Tx, id, reason string, nowMS int64) (int64, error) {
 	// An upsert, not INSERT OR REPLACE: a replace's implicit delete would
 	// bypass the dead-letter count (queue_counts).
 	res, err := tx.ExecContext(ctx, `INSERT INTO dead_letter (event_id, event_type, data, reason, failed_at, retry_count)
@@ -723,7 +726,7 @@ func deadLetter(ctx context.Context, tx *sql.Tx, id, reason string, nowMS int64)
 	if err != nil || n == 0 {
 		return n, err
 	}
-	if _, err := deleteIDs(ctx, tx, []string{id}); err != nil {
+	if _, err := q.deleteIDs(ctx, tx, []string{id}); err != nil {
 		return 0, fmt.Errorf("dead-letter %s: %w", id, err)
 	}
 	return n, nil
@@ -762,7 +765,7 @@ func eachID(ctx context.Context, tx *sql.Tx, query string, ids []string, counted
 
 // deleteIDs deletes the queued events among ids and their leases, a chunk
 // per statement, and returns how many there were.
-func deleteIDs(ctx context.Context, tx *sql.Tx, ids []string) (int, error) {
+func (q *Queue) deleteIDs(ctx context.Context, tx *sql.Tx, ids []string) (int, error) {
 	deleted := 0
 	args := make([]any, 0, min(len(ids), 500))
 	var rows []int64
@@ -791,7 +794,7 @@ func deleteIDs(ctx context.Context, tx *sql.Tx, ids []string) (int, error) {
 			return deleted, err
 		}
 		deleted += len(rows)
-		if err := dropLeases(ctx, tx, rows); err != nil {
+		if err := q.dropLeases(ctx, tx, rows); err != nil {
 			return deleted, err
 		}
 	}
@@ -802,15 +805,26 @@ func deleteIDs(ctx context.Context, tx *sql.Tx, ids []string) (int, error) {
 // their row ids, and returns how many events there were. A row whose
 // event_id changed meanwhile (the Python CLI coalesced another event into
 // it) stays queued; losing its lease only makes it due again sooner.
-func deleteAcked(ctx context.Context, tx *sql.Tx, ids []string, rows []int64) (int, error) {
+func (q *Queue) deleteAcked(ctx context.Context, tx *sql.Tx, ids []string, rows []int64) (int, error) {
 	deleted := 0
-	args := make([]any, 0, min(len(ids), 500))
-	for chunk := range slices.Chunk(ids, 500) {
+	args := make([]any, 0, min(len(ids), ackChunk))
+	for chunk := range slices.Chunk(ids, ackChunk) {
 		args = args[:0]
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM queue WHERE event_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		query := `DELETE FROM queue WHERE event_id IN (?` + strings.Repeat(",?", len(chunk)-1) + `)`
+		var res sql.Result
+		var err error
+		if len(chunk) == ackChunk {
+			// The whole chunks of a drain share one prepared statement.
+			var stmt *sql.Stmt
+			if stmt, err = q.prepared(ctx, tx, query); err == nil {
+				res, err = stmt.ExecContext(ctx, args...)
+			}
+		} else {
+			res, err = tx.ExecContext(ctx, query, args...)
+		}
 		if err != nil {
 			return deleted, err
 		}
@@ -820,15 +834,22 @@ func deleteAcked(ctx context.Context, tx *sql.Tx, ids []string, rows []int64) (i
 		}
 		deleted += int(n)
 	}
-	return deleted, dropLeases(ctx, tx, rows)
+	return deleted, q.dropLeases(ctx, tx, rows)
 }
 
+// ackChunk is how many event ids one DELETE of deleteAcked names.
+const ackChunk = 500
+
 // dropLeases deletes the leases of the rows ids.
-func dropLeases(ctx context.Context, tx *sql.Tx, ids []int64) error {
+func (q *Queue) dropLeases(ctx context.Context, tx *sql.Tx, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM queue_lease WHERE id IN (`+intList(ids)+`)`)
+	stmt, err := q.prepared(ctx, tx, `DELETE FROM queue_lease WHERE id IN (SELECT value FROM json_each(?))`)
+	if err != nil {
+		return err
+	}
+	_, err = stmt.ExecContext(ctx, jsonInts(ids))
 	return err
 }
 

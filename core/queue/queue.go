@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -103,6 +104,9 @@ type Queue struct {
 	// noLeaseTable: a read-only open of a database from before queue_lease
 	// (schema version 5), whose leases are in the queue rows.
 	noLeaseTable bool
+	// stmts are the statements prepared once (see prepared).
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 }
 
 // Open opens the queue at path, creating the file 0600 if it does not exist,
@@ -356,6 +360,7 @@ func (q *Queue) Close() error {
 		q.wconn = nil
 	}
 	<-q.wsem
+	q.closeStmts()
 	if err := q.db.Close(); err != nil {
 		return fmt.Errorf("close queue %s: %w", q.path, err)
 	}
