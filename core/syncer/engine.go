@@ -606,14 +606,16 @@ func (e *Engine) uploadBatch(ctx context.Context, conn Conn, batch []queue.Lease
 	e.mu.Lock()
 	e.hostDown = false
 	e.mu.Unlock()
-	var res queue.Results
-	byID := make(map[string]hosted.EventResult, len(results))
-	for _, r := range results {
-		byID[r.EventID] = r
-	}
+	// PostEventBatch answers one result per event, in the batch's order
+	// (it checked their event ids).
+	res := queue.Results{Ack: make([]string, 0, len(batch)), AckRows: make([]int64, 0, len(batch))}
 	now := e.now()
-	for _, l := range batch {
-		r, ok := byID[l.EventID]
+	for i, l := range batch {
+		var r hosted.EventResult
+		ok := i < len(results) && results[i].EventID == l.EventID
+		if ok {
+			r = results[i]
+		}
 		switch {
 		case !ok:
 			res.Retry = append(res.Retry, queue.RetryAt{EventID: l.EventID, NextAttempt: e.nextAttempt(l.RetryCount, 0, now), Error: "host returned no result for this event"})
