@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -353,6 +354,12 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 	out := make([]Leased, 0, min(max, 1000))
 	size := 0
 	var err error
+	// A step after the first starts after the last row the step before
+	// took, rather than reading again past what it leased (and past the
+	// leases of other batches in flight ahead of it): every row before
+	// that one was leased or not due a moment ago. One that became due
+	// since (a lease handed back) waits for the next call.
+	afterTS, afterID := int64(math.MinInt64), int64(0)
 	for len(out) < max {
 		before := len(out)
 		err = q.writeBulk(ctx, "lease", func(tx *sql.Tx) error {
@@ -363,11 +370,12 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 			if err != nil {
 				return err
 			}
-			rows, err := stmt.QueryContext(rowCtx, nowMS, n, unixMS(dueBy))
+			rows, err := stmt.QueryContext(rowCtx, nowMS, n, unixMS(dueBy), afterTS, afterID)
 			if err != nil {
 				return err
 			}
 			stepSize := 0
+			var lastTS int64
 			for rows.Next() {
 				var l Leased
 				var queuedAt int64
@@ -384,7 +392,7 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 					break
 				}
 				stepSize += len(l.Data)
-				l.QueuedAt = fromQueuedAt(queuedAt)
+				l.QueuedAt, lastTS = fromQueuedAt(queuedAt), queuedAt
 				l.LeasedUntil = until.UTC()
 				out = append(out, l)
 			}
@@ -401,6 +409,9 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 				return err
 			}
 			size += stepSize
+			if len(out) > before {
+				afterTS, afterID = lastTS, out[len(out)-1].ID
+			}
 			return nil
 		})
 		if err != nil {
@@ -451,12 +462,16 @@ func (q *Queue) LeaseDue(ctx context.Context, now, dueBy time.Time, max int, max
 }
 
 // leaseQuery reads up to ?2 rows due by ?3 (Unix ms) that no lease held
-// after ?1 covers, in drain order.
+// after ?1 covers, in drain order, after the row (?4 timestamp, ?5 id).
+// A timestamp CAST to an integer from a fraction (a foreign writer's)
+// makes the cursor only take in rows already leased again, which the
+// lease check skips.
 const leaseQuery = `SELECT q.id, q.event_id, q.event_type, q.data, CAST(q.timestamp AS INTEGER),
 		COALESCE(q.retry_count, 0), COALESCE(q.coalesce_key, '')
 	FROM queue q
-	WHERE (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?3)
+	WHERE (q.timestamp, q.id) > (?4, ?5)
 	  AND NOT EXISTS (SELECT 1 FROM queue_lease l WHERE l.id = q.id AND l.until > ?1)
+	  AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?3)
 	ORDER BY q.timestamp, q.id LIMIT ?2`
 
 // leaseStep and settleStep are how many events one transaction of Lease

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -861,5 +862,58 @@ func TestWriteHonoursContext(t *testing.T) {
 	}
 	if ids := queuedIDs(t, q); len(ids) != 0 {
 		t.Errorf("queued despite the error: %v", ids)
+	}
+}
+
+// TestLeaseSteps: a lease of more than one step (leaseStep rows) takes
+// the due, unleased rows in drain order across the steps, skipping rows
+// leased by another batch and rows not due, however they interleave.
+func TestLeaseSteps(t *testing.T) {
+	ctx := t.Context()
+	clk := newClock()
+	q := openTest(t, Options{Now: clk.Now, MaxSize: 10_000})
+	n := 3*leaseStep + 7
+	if _, err := q.Enqueue(ctx, items("e", n)...); err != nil {
+		t.Fatal(err)
+	}
+	now := clk.Now()
+	// Another batch holds a run of rows inside the second step; every
+	// 50th row waits for a retry.
+	held := column(t, q.db, `SELECT event_id FROM queue ORDER BY id LIMIT 100 OFFSET 600`)
+	if _, err := q.db.ExecContext(ctx, `INSERT INTO queue_lease (id, until, holder)
+		SELECT id, ?, 1 FROM queue ORDER BY id LIMIT 100 OFFSET 600`, unixMS(now.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.db.ExecContext(ctx, `UPDATE queue SET next_attempt_at = ? WHERE id % 50 = 0`, unixMS(now.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	skip := map[string]bool{}
+	for _, id := range held {
+		skip[id] = true
+	}
+	for _, id := range column(t, q.db, `SELECT event_id FROM queue WHERE id % 50 = 0`) {
+		skip[id] = true
+	}
+	var want []string
+	for _, it := range items("e", n) {
+		if !skip[it.EventID] {
+			want = append(want, it.EventID)
+		}
+	}
+	var got []string
+	for {
+		batch, err := q.Lease(ctx, now, 2*leaseStep+3, 0, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, l := range batch {
+			got = append(got, l.EventID)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("leased %d events, want %d in drain order", len(got), len(want))
 	}
 }
