@@ -48,6 +48,9 @@ func FuzzBuild(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if want := referenceJSON(env); !bytes.Equal(data, want) {
+			t.Fatalf("envelope differs from the json.Marshal encoding:\n%s\n%s", data, want)
+		}
 		var back Envelope
 		if err := json.Unmarshal(data, &back); err != nil {
 			t.Fatalf("envelope %s does not unmarshal: %v", data, err)
