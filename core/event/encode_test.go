@@ -92,5 +92,10 @@ func FuzzEnvelopeReference(f *testing.F) {
 		if got, want := e.AppendJSON(nil), referenceJSON(e); !bytes.Equal(got, want) {
 			t.Fatalf("AppendJSON:\n%s\nreference:\n%s", got, want)
 		}
+		got, at := e.AppendJSONLamport([]byte("prefix"))
+		digits := strconv.FormatInt(lamport, 10)
+		if !bytes.Equal(got[len("prefix"):], referenceJSON(e)) || string(got[at-len(`"lamport_clock":`):at+len(digits)]) != `"lamport_clock":`+digits {
+			t.Fatalf("AppendJSONLamport: lamport digits not at %d in %s", at, got)
+		}
 	})
 }

@@ -145,6 +145,14 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 // AppendJSON appends the envelope's JSON to dst. The payload must be valid
 // JSON (Build guarantees it); MarshalJSON checks it.
 func (e Envelope) AppendJSON(dst []byte) []byte {
+	dst, _ = e.AppendJSONLamport(dst)
+	return dst
+}
+
+// AppendJSONLamport is AppendJSON that also says where in dst the
+// lamport_clock digits begin, for an importer that writes the value later
+// (in the transaction that reserves it) in place.
+func (e Envelope) AppendJSONLamport(dst []byte) (_ []byte, lamportAt int) {
 	dst = append(dst, `{"event_id":`...)
 	dst = appendString(dst, e.EventID)
 	dst = append(dst, `,"event_type":`...)
@@ -166,6 +174,7 @@ func (e Envelope) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"node_id":`...)
 	dst = appendString(dst, e.NodeID)
 	dst = append(dst, `,"lamport_clock":`...)
+	lamportAt = len(dst)
 	dst = strconv.AppendInt(dst, e.LamportClock, 10)
 	dst = append(dst, `,"causation_id":`...)
 	dst = appendNullable(dst, e.CausationID)
@@ -186,7 +195,7 @@ func (e Envelope) AppendJSON(dst []byte) []byte {
 	dst = appendNullable(dst, e.HeadCommitSHA)
 	dst = append(dst, `,"repo_slug":`...)
 	dst = appendNullable(dst, e.RepoSlug)
-	return append(dst, '}')
+	return append(dst, '}'), lamportAt
 }
 
 // appendNullable appends s as a JSON string, or null when it is empty.

@@ -1,7 +1,6 @@
 package syncer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -343,24 +342,15 @@ func (r *importReader) add(l event.Line, fallback time.Time) error {
 		return err
 	}
 	start := len(r.buf)
-	r.buf = env.AppendJSON(r.buf)
+	var at int
+	r.buf, at = env.AppendJSONLamport(r.buf)
 	end := len(r.buf)
-	at := bytes.LastIndex(r.buf[start:end], lamportField)
-	if at < 0 {
-		return fmt.Errorf("envelope of %s has no lamport_clock", env.EventID)
-	}
 	r.buf = append(r.buf, make([]byte, lamportRoom)...)
 	r.items = append(r.items, queue.Item{EventID: env.EventID, EventType: env.EventType,
 		Data: r.buf[start:end:len(r.buf)]})
-	r.lamports = append(r.lamports, lamportDigits{at: at + len(lamportField) - 2, n: 1})
+	r.lamports = append(r.lamports, lamportDigits{at: at - start, n: 1})
 	return nil
 }
-
-// lamportField is how Envelope.AppendJSON writes the lamport clock; after the
-// payload (raw JSON, which may hold the same key) only string and null
-// fields follow, which cannot contain it, so its last occurrence is the
-// envelope's own.
-var lamportField = []byte(`,"lamport_clock":0,`)
 
 // stamp gives the batch's items the lamport values first, first+1, … in
 // place of the digits they carry (queue.ImportBatchStamped calls it inside
