@@ -32,6 +32,9 @@ type importBatch struct {
 	// lamports are where each item's lamport digits are.
 	lamports []lamportDigits
 	moves    []queue.CursorMove
+	// buf is the buffer the items' data were last cut from, handed back
+	// to the reader (with items and lamports) once the batch is written.
+	buf []byte
 }
 
 // lamportDigits locates an item's lamport_clock digits in its data: at, n
@@ -75,8 +78,11 @@ func (e *Engine) importFiles(ctx context.Context, repo string, files []string) (
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan importBatch, 1)
+	// Written batches go back to the reader for reuse: the queue keeps
+	// nothing of an item once ImportBatchStamped has returned.
+	written := make(chan importBatch, 2)
 	r := &importReader{e: e, ctx: ctx, repo: repo, origin: event.Origin{Project: proj, TeamSlug: team},
-		out: batches, room: st.MaxSize - st.Depth, open: mission.Opener(repo)}
+		out: batches, written: written, room: st.MaxSize - st.Depth, open: mission.Opener(repo)}
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
@@ -89,6 +95,10 @@ func (e *Engine) importFiles(ctx context.Context, repo string, files []string) (
 			continue // drain after a failed write
 		}
 		n, err := e.Queue.ImportBatchStamped(ctx, b.moves, b.items, b.stamp)
+		select {
+		case written <- b:
+		default:
+		}
 		added += n
 		if n > 0 {
 			e.step(PhaseQueue, n, 0)
@@ -143,11 +153,12 @@ func (e *Engine) cursors(ctx context.Context, repo string, files []string) (map[
 
 // importReader is the reading half of an import.
 type importReader struct {
-	e      *Engine
-	ctx    context.Context
-	repo   string
-	origin event.Origin
-	out    chan<- importBatch
+	e       *Engine
+	ctx     context.Context
+	repo    string
+	origin  event.Origin
+	out     chan<- importBatch
+	written <-chan importBatch // batches to reuse
 	// room is how many more events max_queue_size admits; a file is
 	// imported up to it and its cursor stops there, so the rest follows
 	// once uploads made room (nothing is evicted, nothing skipped).
@@ -310,15 +321,21 @@ func (r *importReader) flush() error {
 	if len(r.items) == 0 && len(r.moves) == 0 {
 		return nil
 	}
-	b := importBatch{items: r.items, lamports: r.lamports, moves: r.moves}
-	// The writer owns the batch now, buf included: the next one starts
-	// afresh, sized like this one.
+	b := importBatch{items: r.items, lamports: r.lamports, moves: r.moves, buf: r.buf}
+	// The writer owns the batch now, buf included: the next one reuses a
+	// written batch's slices, or starts afresh, sized like this one.
 	used := len(r.buf)
 	r.items, r.lamports, r.moves, r.buf = nil, nil, nil, nil
 	if len(b.items) > 0 {
-		r.items = make([]queue.Item, 0, importChunk)
-		r.lamports = make([]lamportDigits, 0, importChunk)
-		r.buf = make([]byte, 0, used+used/8)
+		select {
+		case old := <-r.written:
+			r.items, r.lamports, r.buf = old.items[:0], old.lamports[:0], old.buf[:0]
+			clear(old.items[:cap(old.items)]) // drop the old event ids
+		default:
+			r.items = make([]queue.Item, 0, importChunk)
+			r.lamports = make([]lamportDigits, 0, importChunk)
+			r.buf = make([]byte, 0, used+used/8)
+		}
 	}
 	select {
 	case r.out <- b:
