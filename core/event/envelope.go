@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // SchemaVersion is the envelope schema this client writes.
@@ -144,6 +145,14 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 // AppendJSON appends the envelope's JSON to dst. The payload must be valid
 // JSON (Build guarantees it); MarshalJSON checks it.
 func (e Envelope) AppendJSON(dst []byte) []byte {
+	dst, _ = e.AppendJSONLamport(dst)
+	return dst
+}
+
+// AppendJSONLamport is AppendJSON that also says where in dst the
+// lamport_clock digits begin, for an importer that writes the value later
+// (in the transaction that reserves it) in place.
+func (e Envelope) AppendJSONLamport(dst []byte) (_ []byte, lamportAt int) {
 	dst = append(dst, `{"event_id":`...)
 	dst = appendString(dst, e.EventID)
 	dst = append(dst, `,"event_type":`...)
@@ -165,11 +174,15 @@ func (e Envelope) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"node_id":`...)
 	dst = appendString(dst, e.NodeID)
 	dst = append(dst, `,"lamport_clock":`...)
+	lamportAt = len(dst)
 	dst = strconv.AppendInt(dst, e.LamportClock, 10)
 	dst = append(dst, `,"causation_id":`...)
 	dst = appendNullable(dst, e.CausationID)
 	dst = append(dst, `,"timestamp":`...)
-	dst = appendString(dst, e.Timestamp.UTC().Format(time.RFC3339Nano))
+	// RFC 3339 text needs no escaping: written straight into dst.
+	dst = append(dst, '"')
+	dst = e.Timestamp.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, '"')
 	dst = append(dst, `,"team_slug":`...)
 	dst = appendString(dst, e.TeamSlug)
 	dst = append(dst, `,"project_uuid":`...)
@@ -182,7 +195,7 @@ func (e Envelope) AppendJSON(dst []byte) []byte {
 	dst = appendNullable(dst, e.HeadCommitSHA)
 	dst = append(dst, `,"repo_slug":`...)
 	dst = appendNullable(dst, e.RepoSlug)
-	return append(dst, '}')
+	return append(dst, '}'), lamportAt
 }
 
 // appendNullable appends s as a JSON string, or null when it is empty.
@@ -193,10 +206,73 @@ func appendNullable(dst []byte, s string) []byte {
 	return appendString(dst, s)
 }
 
+// appendString appends s as a JSON string exactly as json.Marshal writes it
+// (HTML-safe: <, > and & escaped; invalid UTF-8 as \ufffd; U+2028 and
+// U+2029 escaped), without its reflection and allocation. FuzzAppendString
+// holds it to json.Marshal byte for byte.
 func appendString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s) // a string always marshals
-	return append(dst, b...)
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if htmlSafe[b] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case c == '\u2028' || c == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
+
+const hexDigits = "0123456789abcdef"
+
+// htmlSafe marks the ASCII bytes json.Marshal writes as they are: printable
+// ones (DEL included) except the quote, the backslash and <, > and &.
+var htmlSafe = func() (t [utf8.RuneSelf]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = true
+	}
+	for _, b := range `"\\<>&` {
+		t[b] = false
+	}
+	return t
+}()
 
 // ParseEnvelope reads an envelope as stored in the queue's data column, by
 // this client or by the Python CLI. It requires event_id, event_type and a

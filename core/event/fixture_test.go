@@ -87,6 +87,9 @@ func scanCorpus(t *testing.T, root string, addBad bool) (Counts, map[string]int)
 			if err != nil {
 				t.Fatalf("%s:%d: %v", file, l.Number, err)
 			}
+			if want := referenceJSON(env); !bytes.Equal(out, want) {
+				t.Fatalf("%s:%d: envelope differs from the json.Marshal encoding:\n%s\n%s", file, l.Number, out, want)
+			}
 			var back struct {
 				EventID string          `json:"event_id"`
 				Payload json.RawMessage `json:"payload"`

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -47,6 +48,9 @@ func FuzzBuild(f *testing.F) {
 		data, err := env.MarshalJSON()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if want := referenceJSON(env); !bytes.Equal(data, want) {
+			t.Fatalf("envelope differs from the json.Marshal encoding:\n%s\n%s", data, want)
 		}
 		var back Envelope
 		if err := json.Unmarshal(data, &back); err != nil {
@@ -99,7 +103,38 @@ func FuzzScanner(f *testing.F) {
 		if lines > bytes.Count(data, []byte("\n"))+1 {
 			t.Fatalf("%d lines from %d newlines", lines, bytes.Count(data, []byte("\n")))
 		}
+		// A borrowing scanner, reset after another file, hands out the
+		// same lines (copied before it scans on).
+		want := scanCopies(NewScanner(bytes.NewReader(data), testFile, 0, 0))
+		b := NewScanner(bytes.NewReader([]byte("{\"event_id\":\"other\"}\n{\"x\":")), "other/f", 0, 0)
+		b.Borrow()
+		b.Scan()
+		b.Reset(&chunkReader{data: data, n: int(chunk)%16 + 1}, testFile, 0, 0)
+		if got := scanCopies(b); !reflect.DeepEqual(got, want) {
+			t.Fatalf("borrowing scanner:\n%+v\ncopying scanner:\n%+v", got, want)
+		}
 	})
+}
+
+type scannedCopy struct {
+	Line   Line
+	Err    string
+	Offset int64
+	Number int
+}
+
+func scanCopies(s *Scanner) []scannedCopy {
+	var out []scannedCopy
+	for s.Scan() {
+		l, err := s.Line()
+		l.Raw = bytes.Clone(l.Raw)
+		c := scannedCopy{Line: l, Offset: s.Offset(), Number: s.Number()}
+		if err != nil {
+			c.Err = err.Error()
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 type chunkReader struct {

@@ -83,6 +83,11 @@ var ErrNotObject = jsonscan.ErrNotObject
 // that is not a JSON object, not UTF-8, too long, or whose event_id is not a
 // string gives a *LineError.
 func ParseLine(file string, number int, raw []byte) (Line, error) {
+	return parseLine(file, missionFromPath(file), number, raw)
+}
+
+// parseLine is ParseLine with the mission slug of file's path given.
+func parseLine(file, pathMission string, number int, raw []byte) (Line, error) {
 	l := Line{File: file, Number: number}
 	fail := func(err error) (Line, error) {
 		return Line{File: file, Number: number}, &LineError{File: file, Line: number, Err: err}
@@ -113,7 +118,7 @@ func ParseLine(file string, number int, raw []byte) (Line, error) {
 	l.ToLane, _ = stringField(m.ToLane)
 	l.Transition = m.Transition()
 	l.At = m.Time()
-	l.Mission = missionFromPath(file)
+	l.Mission = pathMission
 	if l.Mission == "" {
 		l.Mission, _ = stringField(m.MissionSlug)
 	}

@@ -1,13 +1,19 @@
 package event
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/spec-kitty/spec-kitty-sync/core/fixture"
 )
 
 type scanned struct {
@@ -134,5 +140,39 @@ func TestScannerReadError(t *testing.T) {
 	}
 	if s.Offset() != 17 {
 		t.Errorf("Offset = %d, want 17", s.Offset())
+	}
+}
+
+// TestBorrowingScannerAgrees: one borrowing scanner, reset for every file
+// of the corpus, hands out the lines a fresh copying scanner does.
+func TestBorrowingScannerAgrees(t *testing.T) {
+	root, _ := fixture.Default(t)
+	files, err := filepath.Glob(filepath.Join(root, "kitty-specs", "*", "status.events.jsonl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no corpus files: %v", err)
+	}
+	var b *Scanner
+	lines := 0
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Torn and oversized tails too: a read buffer's worth of line.
+		data = append(data, "{\"event_id\": \"long\", \"x\": \""+strings.Repeat("y", 70<<10)+"\"}\n{\"event_id\": \"torn"...)
+		want := scanCopies(NewScanner(bytes.NewReader(data), file, 0, 0))
+		if b == nil {
+			b = NewScanner(bytes.NewReader(data), file, 0, 0)
+			b.Borrow()
+		} else {
+			b.Reset(bytes.NewReader(data), file, 0, 0)
+		}
+		if got := scanCopies(b); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: the borrowing scanner disagrees", file)
+		}
+		lines += len(want)
+	}
+	if lines == 0 {
+		t.Fatal("no lines scanned")
 	}
 }

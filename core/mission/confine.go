@@ -190,6 +190,13 @@ func OpenFile(repo, path string) (*os.File, fs.FileInfo, error) {
 	return confine(repo).open(path)
 }
 
+// Opener is OpenFile for the files of one repo, with its kitty-specs/
+// resolved once (as a ReadAll does): an import of many files resolves it
+// once, not per file.
+func Opener(repo string) func(path string) (*os.File, fs.FileInfo, error) {
+	return confine(repo).open
+}
+
 func (c *confiner) open(path string) (*os.File, fs.FileInfo, error) {
 	real, li, err := c.resolveInfo(path)
 	if err != nil {

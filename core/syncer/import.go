@@ -1,12 +1,10 @@
 package syncer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"time"
 
@@ -27,11 +25,21 @@ import (
 // the files they came from.
 type importBatch struct {
 	// items carry lamport value 0 until the write transaction stamps them
-	// (stampLamports) with values it reserves: the reader never waits for
-	// the write lock, and an emitted line costs one write.
+	// (stamp) with values it reserves: the reader never waits for the
+	// write lock, and an emitted line costs one write. Their data are
+	// slices of one buffer per batch.
 	items []queue.Item
-	moves []queue.CursorMove
+	// lamports are where each item's lamport digits are.
+	lamports []lamportDigits
+	moves    []queue.CursorMove
+	// buf is the buffer the items' data were last cut from, handed back
+	// to the reader (with items and lamports) once the batch is written.
+	buf []byte
 }
+
+// lamportDigits locates an item's lamport_clock digits in its data: at, n
+// bytes long (1 for the 0 the reader writes).
+type lamportDigits struct{ at, n int }
 
 // importRetries bounds how often ImportFiles starts over after another
 // importer moved a cursor under it.
@@ -70,8 +78,11 @@ func (e *Engine) importFiles(ctx context.Context, repo string, files []string) (
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan importBatch, 1)
+	// Written batches go back to the reader for reuse: the queue keeps
+	// nothing of an item once ImportBatchStamped has returned.
+	written := make(chan importBatch, 2)
 	r := &importReader{e: e, ctx: ctx, repo: repo, origin: event.Origin{Project: proj, TeamSlug: team},
-		out: batches, room: st.MaxSize - st.Depth}
+		out: batches, written: written, room: st.MaxSize - st.Depth, open: mission.Opener(repo)}
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
@@ -83,7 +94,11 @@ func (e *Engine) importFiles(ctx context.Context, repo string, files []string) (
 		if werr != nil {
 			continue // drain after a failed write
 		}
-		n, err := e.Queue.ImportBatchStamped(ctx, b.moves, b.items, stampLamports)
+		n, err := e.Queue.ImportBatchStamped(ctx, b.moves, b.items, b.stamp)
+		select {
+		case written <- b:
+		default:
+		}
 		added += n
 		if n > 0 {
 			e.step(PhaseQueue, n, 0)
@@ -138,19 +153,26 @@ func (e *Engine) cursors(ctx context.Context, repo string, files []string) (map[
 
 // importReader is the reading half of an import.
 type importReader struct {
-	e      *Engine
-	ctx    context.Context
-	repo   string
-	origin event.Origin
-	out    chan<- importBatch
+	e       *Engine
+	ctx     context.Context
+	repo    string
+	origin  event.Origin
+	out     chan<- importBatch
+	written <-chan importBatch // batches to reuse
 	// room is how many more events max_queue_size admits; a file is
 	// imported up to it and its cursor stops there, so the rest follows
 	// once uploads made room (nothing is evicted, nothing skipped).
 	room int
+	open func(path string) (*os.File, os.FileInfo, error) // mission.Opener(repo)
+	sc   *event.Scanner                                   // reused for every file
 
-	lines     []event.Line
-	fallbacks []time.Time
-	moves     []queue.CursorMove
+	// The pending batch: items built as their lines are read (so the
+	// scanner's buffers are reused, not copied per line), their data cut
+	// from buf.
+	items    []queue.Item
+	lamports []lamportDigits
+	buf      []byte
+	moves    []queue.CursorMove
 }
 
 // run reads every file; errors of single files are joined, the others end
@@ -192,7 +214,7 @@ func (r *importReader) file(path string, prev queue.Cursor) error {
 	}
 	// A repository is untrusted: only a regular file inside its real
 	// kitty-specs/ is read (CONTRACTS §10), never through a symlink out.
-	f, fi, err := mission.OpenFile(r.repo, path)
+	f, fi, err := r.open(path)
 	if err != nil {
 		return err
 	}
@@ -232,7 +254,13 @@ func (r *importReader) file(path string, prev queue.Cursor) error {
 	if _, err := f.Seek(offset, 0); err != nil {
 		return err
 	}
-	sc := event.NewScanner(f, path, offset, line)
+	if r.sc == nil {
+		r.sc = event.NewScanner(f, path, offset, line)
+		r.sc.Borrow() // each line's envelope is built before the next scan
+	} else {
+		r.sc.Reset(f, path, offset, line)
+	}
+	sc := r.sc
 	fallback := fi.ModTime()
 	for {
 		before, beforeLine := sc.Offset(), sc.Number()
@@ -254,11 +282,14 @@ func (r *importReader) file(path string, prev queue.Cursor) error {
 			}
 			return queue.ErrQueueFull
 		default:
-			r.lines = append(r.lines, l)
-			r.fallbacks = append(r.fallbacks, fallback)
-			r.room--
+			if err := r.add(l, fallback); err != nil {
+				cur.Malformed++
+				cur.LastError = err.Error()
+			} else {
+				r.room--
+			}
 		}
-		if len(r.lines) >= importChunk {
+		if len(r.items) >= importChunk {
 			if err := move(sc.Offset(), sc.Number()); err != nil {
 				return err
 			}
@@ -285,17 +316,27 @@ func (r *importReader) flushIfFull() error {
 	return nil
 }
 
-// flush builds the pending lines' envelopes, with lamport values reserved
-// for all of them at once, and hands the batch to the writer.
+// flush hands the pending batch to the writer.
 func (r *importReader) flush() error {
-	if len(r.lines) == 0 && len(r.moves) == 0 {
+	if len(r.items) == 0 && len(r.moves) == 0 {
 		return nil
 	}
-	b := importBatch{moves: r.moves}
-	if len(r.lines) > 0 {
-		b.items = buildItems(r.lines, r.fallbacks, r.origin, b.moves)
+	b := importBatch{items: r.items, lamports: r.lamports, moves: r.moves, buf: r.buf}
+	// The writer owns the batch now, buf included: the next one reuses a
+	// written batch's slices, or starts afresh, sized like this one.
+	used := len(r.buf)
+	r.items, r.lamports, r.moves, r.buf = nil, nil, nil, nil
+	if len(b.items) > 0 {
+		select {
+		case old := <-r.written:
+			r.items, r.lamports, r.buf = old.items[:0], old.lamports[:0], old.buf[:0]
+			clear(old.items[:cap(old.items)]) // drop the old event ids
+		default:
+			r.items = make([]queue.Item, 0, importChunk)
+			r.lamports = make([]lamportDigits, 0, importChunk)
+			r.buf = make([]byte, 0, used+used/8)
+		}
 	}
-	r.lines, r.fallbacks, r.moves = r.lines[:0], r.fallbacks[:0], nil
 	select {
 	case r.out <- b:
 		return nil
@@ -304,55 +345,53 @@ func (r *importReader) flush() error {
 	}
 }
 
-// buildItems makes the envelopes of lines, with lamport value 0 (see
-// stampLamports). A line whose envelope cannot be built is counted on the
-// cursor of its file: the last move of that file in moves.
-func buildItems(lines []event.Line, fallbacks []time.Time, origin event.Origin, moves []queue.CursorMove) []queue.Item {
-	items := make([]queue.Item, 0, len(lines))
-	for i, l := range lines {
-		o := origin
-		o.Lamport, o.Fallback = 0, fallbacks[i]
-		it, err := item(l, o)
-		if err != nil {
-			for j := len(moves) - 1; j >= 0; j-- {
-				if moves[j].Next.Path == l.File {
-					moves[j].Next.Malformed++
-					moves[j].Next.LastError = err.Error()
-					break
-				}
-			}
-			continue
-		}
-		items = append(items, it)
+// lamportRoom is how many bytes an item's data keeps free after it for its
+// lamport digits: up to 20 ("-9223372036854775808") replace the one 0.
+const lamportRoom = 19
+
+// add builds the envelope of a synced line, lamport value 0 (see stamp),
+// into the pending batch.
+func (r *importReader) add(l event.Line, fallback time.Time) error {
+	o := r.origin
+	o.Lamport, o.Fallback = 0, fallback
+	env, err := event.Build(l, o)
+	if err != nil {
+		return err
 	}
-	return items
+	start := len(r.buf)
+	var at int
+	r.buf, at = env.AppendJSONLamport(r.buf)
+	end := len(r.buf)
+	r.buf = append(r.buf, make([]byte, lamportRoom)...)
+	r.items = append(r.items, queue.Item{EventID: env.EventID, EventType: env.EventType,
+		Data: r.buf[start:end:len(r.buf)]})
+	r.lamports = append(r.lamports, lamportDigits{at: at - start, n: 1})
+	return nil
 }
 
-// lamportField is how Envelope.AppendJSON writes the lamport clock; after the
-// payload (raw JSON, which may hold the same key) only string and null
-// fields follow, which cannot contain it, so its last occurrence is the
-// envelope's own.
-var lamportField = []byte(`,"lamport_clock":0,`)
-
-// stampLamports gives items the lamport values first, first+1, … in place
-// of the 0 buildItems wrote (queue.ImportBatchStamped calls it inside the
-// transaction that reserved them).
-func stampLamports(items []queue.Item, first int64) error {
+// stamp gives the batch's items the lamport values first, first+1, … in
+// place of the digits they carry (queue.ImportBatchStamped calls it inside
+// the transaction that reserved them; a retried transaction stamps again).
+func (b *importBatch) stamp(items []queue.Item, first int64) error {
+	if len(items) != len(b.lamports) {
+		return fmt.Errorf("stamp %d items, %d built", len(items), len(b.lamports))
+	}
+	var num [20]byte
 	for i := range items {
-		d := items[i].Data
-		at := bytes.LastIndex(d, lamportField)
-		if at < 0 {
-			return fmt.Errorf("envelope of %s has no lamport_clock to stamp", items[i].EventID)
-		}
-		digits := at + len(lamportField) - 2 // the 0
-		var num [20]byte
+		d, at, old := items[i].Data, b.lamports[i].at, b.lamports[i].n
 		v := strconv.AppendInt(num[:0], first+int64(i), 10)
-		// In place: item leaves room for the digits.
-		n := len(d)
-		d = slices.Grow(d, len(v)-1)[:n+len(v)-1]
-		copy(d[digits+len(v):], d[digits+1:n])
-		copy(d[digits:], v)
+		// In place: add left room for the digits after the data.
+		n := len(d) - old + len(v)
+		if n > len(d) {
+			d = d[:n]
+			copy(d[at+len(v):], d[at+old:n-len(v)+old])
+		} else {
+			copy(d[at+len(v):], d[at+old:])
+			d = d[:n]
+		}
+		copy(d[at:], v)
 		items[i].Data = d
+		b.lamports[i].n = len(v)
 	}
 	return nil
 }
@@ -362,18 +401,4 @@ func stampLamports(items []queue.Item, first int64) error {
 func unchanged(cur queue.Cursor, fi os.FileInfo) bool {
 	return cur.Fingerprint != "" && cur.Offset == fi.Size() && cur.Size == fi.Size() &&
 		cur.ModTime.UnixMilli() == fi.ModTime().UnixMilli()
-}
-
-// item builds the queue item (the envelope) of one synced line.
-func item(l event.Line, o event.Origin) (queue.Item, error) {
-	env, err := event.Build(l, o)
-	if err != nil {
-		return queue.Item{}, err
-	}
-	// The payload is the line, which the scanner checked is JSON: no
-	// second check (MarshalJSON's) is needed.
-	// Room for the whole envelope (about 450 bytes besides the payload)
-	// and the lamport digits stampLamports writes in place.
-	data := env.AppendJSON(make([]byte, 0, 512+len(env.Payload)))
-	return queue.Item{EventID: env.EventID, EventType: env.EventType, Data: data}, nil
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/event"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
@@ -76,5 +78,43 @@ func TestImportStampsLamportValues(t *testing.T) {
 	next, err := r.q.NextLamport(ctx)
 	if err != nil || next != last+1 {
 		t.Errorf("next lamport %d, %v; want %d after the last stamped", next, err, last+1)
+	}
+}
+
+// TestStampRewritesInPlace: stamp writes any lamport value, of any width,
+// into the envelopes the reader built, in place, and stamps again when a
+// transaction is retried: the data is then the envelope built with that
+// value, byte for byte.
+func TestStampRewritesInPlace(t *testing.T) {
+	proj := event.Project{UUID: "u", Slug: "s", NodeID: "n", BuildID: "b"}
+	r := &importReader{origin: event.Origin{Project: proj, TeamSlug: "t"}}
+	var lines []event.Line
+	for i := range 5 {
+		raw := fmt.Sprintf(`{"event_id": "E%d", "lamport_clock": 0, "wp_id": "WP01", "to_lane": "done"}`, i)
+		l, err := event.ParseLine("kitty-specs/m/status.events.jsonl", i+1, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, l)
+		if err := r.add(l, time.Unix(1790000000, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := importBatch{items: r.items, lamports: r.lamports}
+	for _, first := range []int64{1, 99_999_999_999, 7, math.MinInt64 + 10, math.MaxInt64 - 4, 0} {
+		if err := b.stamp(b.items, first); err != nil {
+			t.Fatal(err)
+		}
+		for i, it := range b.items {
+			o := r.origin
+			o.Lamport, o.Fallback = first+int64(i), time.Unix(1790000000, 0)
+			env, err := event.Build(lines[i], o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := env.AppendJSON(nil); !bytes.Equal(it.Data, want) {
+				t.Fatalf("stamped %d:\n%s\nwant\n%s", first+int64(i), it.Data, want)
+			}
+		}
 	}
 }
