@@ -18,8 +18,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofrs/flock"
-	"github.com/oklog/ulid/v2"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/event"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 )
 
@@ -155,10 +155,7 @@ func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error
 		now = time.Now
 	}
 	if newID == nil {
-		newID = func(at time.Time) (string, error) {
-			id, err := ulid.New(ulid.Timestamp(at), rand.Reader)
-			return id.String(), err
-		}
+		newID = func(at time.Time) (string, error) { return event.NewID(at, rand.Reader) }
 	}
 
 	lockPath := LockPath(repo, mission)
