@@ -493,6 +493,11 @@ func TestGeneratedIDsAreWellFormed(t *testing.T) {
 	if got := format(buildIDNamespace); got != "18c0fef1-8e60-5d6b-89d9-e2f1ccb9cc03" {
 		t.Errorf("build_id namespace = %s", got)
 	}
+	// RFC 9562's NAMESPACE_URL, 6ba7b811-9dad-11d1-80b4-00c04fd430c8.
+	urlNamespace := [16]byte{0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
+	if got := uuid5(urlNamespace, "spec-kitty:identity:build_id"); got != buildIDNamespace {
+		t.Errorf("uuid5(NAMESPACE_URL, build_id) = %s, want buildIDNamespace %s", format(got), format(buildIDNamespace))
+	}
 	for _, id := range []string{"8a4a7da6-a97c-4bb4-893a-b31664abfee4", "8A4A7DA6A97C4BB4893AB31664ABFEE4", "{8a4a7da6-a97c-4bb4-893a-b31664abfee4}"} {
 		if got := DeriveBuildID(id, "d036a097a835"); got != "262bb566-443d-51a9-8b0c-f82f7d341017" {
 			t.Errorf("DeriveBuildID(%s) = %s", id, got)

@@ -35,11 +35,9 @@ func (p *Project) fill(slug string, now func() time.Time, rand io.Reader) error 
 
 // buildIDNamespace is the Python CLI's _BUILD_ID_NAMESPACE,
 // uuid5(NAMESPACE_URL, "spec-kitty:identity:build_id")
-// (src/specify_cli/identity/project.py).
-var buildIDNamespace = uuid5(urlNamespace, "spec-kitty:identity:build_id")
-
-// urlNamespace is RFC 9562's NAMESPACE_URL, 6ba7b811-9dad-11d1-80b4-00c04fd430c8.
-var urlNamespace = [16]byte{0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
+// (src/specify_cli/identity/project.py): 18c0fef1-8e60-5d6b-89d9-e2f1ccb9cc03,
+// written out so no SHA-1 runs at start-up (issue 18); TestGeneratedIDsAreWellFormed derives it.
+var buildIDNamespace = [16]byte{0x18, 0xc0, 0xfe, 0xf1, 0x8e, 0x60, 0x5d, 0x6b, 0x89, 0xd9, 0xe2, 0xf1, 0xcc, 0xb9, 0xcc, 0x03}
 
 // DeriveBuildID is the Python CLI's derive_build_id (identity/project.py):
 // uuid5(_BUILD_ID_NAMESPACE, f"{project_uuid}:{node_id}"), deterministic, so

@@ -103,7 +103,9 @@ func encode(key, raw string) (assignment, error) {
 	return assignment{}, &KeyError{Key: key}
 }
 
-var allowedPolicies = fmt.Sprintf("allowed values are %q and %q", policy.Auto, policy.Manual)
+// allowedPolicies is a constant (no fmt.Sprintf at start-up, issue 18); the
+// policy names need no quoting beyond the quotes.
+const allowedPolicies = `allowed values are "` + string(policy.Auto) + `" and "` + string(policy.Manual) + `"`
 
 // checkServerURL applies the host rules of CONTRACTS.md §8.1 so `config set`
 // cannot store a URL the hosted client would refuse. It returns why u is bad,

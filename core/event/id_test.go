@@ -121,3 +121,81 @@ func TestIDGenOverflowBorrowsNextMillisecond(t *testing.T) {
 		t.Errorf("second id time = %d, want the next millisecond %d", got, ulid.Timestamp(now)+1)
 	}
 }
+
+// TestIDsMatchOklogULID: the ids made here are those github.com/oklog/ulid
+// makes from the same clock and entropy — one at a time, and in the
+// monotonic sequence of an IDGen, overflow into the next millisecond
+// included.
+func TestIDsMatchOklogULID(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		var id ulid.ULID
+		for i := range id {
+			id[i] = byte(r.Uint32())
+		}
+		if got, want := encodeULID(id), id.String(); got != want {
+			t.Fatalf("encodeULID(%x) = %s, want %s", id[:], got, want)
+		}
+	}
+	for _, ts := range []time.Time{time.Unix(0, 0), time.Unix(1790000000, 999999999), time.Date(2026, 6, 30, 20, 18, 52, 828123456, time.UTC)} {
+		if got, want := ulidTimestamp(ts), ulid.Timestamp(ts); got != want {
+			t.Errorf("ulidTimestamp(%v) = %d, want %d", ts, got, want)
+		}
+		got, err := NewID(ts, newEntropy(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := ulid.MustNew(ulid.Timestamp(ts), newEntropy(4)).String(); got != want {
+			t.Errorf("NewID(%v) = %s, want %s", ts, got, want)
+		}
+	}
+
+	clocks := map[string][]time.Time{
+		"frozen":     {time.Unix(1790000000, 0)},
+		"steps back": {time.Unix(1790000000, 5e6), time.Unix(1790000000, 0), time.Unix(1789999000, 0)},
+		"advances":   {time.Unix(1790000000, 0), time.Unix(1790000000, 0), time.Unix(1790000001, 0)},
+	}
+	entropies := map[string]func() io.Reader{
+		"seeded": func() io.Reader { return newEntropy(5) },
+		// At its maximum the random part overflows on the next id.
+		"overflow": func() io.Reader {
+			return io.MultiReader(bytes.NewReader(bytes.Repeat([]byte{0xff}, 10)), newEntropy(6))
+		},
+		"near the top": func() io.Reader {
+			return io.MultiReader(bytes.NewReader(append([]byte{0xff, 0xff}, bytes.Repeat([]byte{0xfe}, 8)...)), newEntropy(7))
+		},
+	}
+	for cname, clock := range clocks {
+		for ename, entropy := range entropies {
+			i := 0
+			now := func() time.Time { i++; return clock[(i-1)%len(clock)] }
+			g := NewIDGen(now, entropy())
+			// The reference: IDGen.New over ulid.Monotonic.
+			j := 0
+			refNow := func() time.Time { j++; return clock[(j-1)%len(clock)] }
+			mono := ulid.Monotonic(entropy(), 0)
+			var last uint64
+			ref := func() string {
+				ms := max(ulid.Timestamp(refNow()), last)
+				for range 2 {
+					id, err := ulid.New(ms, mono)
+					if err == nil {
+						last = ms
+						return id.String()
+					}
+					ms++
+				}
+				return "exhausted"
+			}
+			for n := range 300 {
+				got, err := g.New()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := ref(); got != want {
+					t.Fatalf("%s clock, %s entropy: id %d = %s, want %s", cname, ename, n, got, want)
+				}
+			}
+		}
+	}
+}

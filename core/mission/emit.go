@@ -18,8 +18,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofrs/flock"
-	"github.com/oklog/ulid/v2"
 
+	"github.com/spec-kitty/spec-kitty-sync/core/event"
 	"github.com/spec-kitty/spec-kitty-sync/core/paths"
 )
 
@@ -155,10 +155,7 @@ func Emit(ctx context.Context, repo, mission string, e EmitRequest) (Line, error
 		now = time.Now
 	}
 	if newID == nil {
-		newID = func(at time.Time) (string, error) {
-			id, err := ulid.New(ulid.Timestamp(at), rand.Reader)
-			return id.String(), err
-		}
+		newID = func(at time.Time) (string, error) { return event.NewID(at, rand.Reader) }
 	}
 
 	lockPath := LockPath(repo, mission)
@@ -323,22 +320,19 @@ func appendSync(repo, path string, buf []byte) error {
 }
 
 // allowedMoves is the Python CLI's transition matrix
-// (specify_cli/status/transitions.py ALLOWED_TRANSITIONS).
-var allowedMoves = map[[2]Lane]bool{
-	{Planned, Claimed}: true, {Claimed, InProgress}: true, {InProgress, ForReview}: true,
-	{ForReview, InReview}: true, {InReview, Approved}: true, {InReview, Done}: true,
-	{InReview, InProgress}: true, {InReview, Planned}: true, {InProgress, Approved}: true,
-	{Approved, Done}: true, {Approved, InProgress}: true, {Approved, Planned}: true,
-	{InProgress, Planned}: true,
-	{Planned, Blocked}:    true, {Claimed, Blocked}: true, {InProgress, Blocked}: true,
-	{ForReview, Blocked}: true, {InReview, Blocked}: true, {Approved, Blocked}: true,
-	{Blocked, InProgress}: true,
-	{Planned, Canceled}:   true, {Claimed, Canceled}: true, {InProgress, Canceled}: true,
-	{ForReview, Canceled}: true, {InReview, Canceled}: true, {Approved, Canceled}: true,
-	{Blocked, Canceled}: true,
+// (specify_cli/status/transitions.py ALLOWED_TRANSITIONS): an array, laid
+// out by the linker, where a map would be built in every start (issue 18).
+var allowedMoves = [...][2]Lane{
+	{Planned, Claimed}, {Claimed, InProgress}, {InProgress, ForReview}, {ForReview, InReview},
+	{InReview, Approved}, {InReview, Done}, {InReview, InProgress}, {InReview, Planned},
+	{InProgress, Approved}, {Approved, Done}, {Approved, InProgress}, {Approved, Planned},
+	{InProgress, Planned}, {Planned, Blocked}, {Claimed, Blocked}, {InProgress, Blocked},
+	{ForReview, Blocked}, {InReview, Blocked}, {Approved, Blocked}, {Blocked, InProgress},
+	{Planned, Canceled}, {Claimed, Canceled}, {InProgress, Canceled}, {ForReview, Canceled},
+	{InReview, Canceled}, {Approved, Canceled}, {Blocked, Canceled},
 }
 
-func allowedMove(from, to Lane) bool { return allowedMoves[[2]Lane{from, to}] }
+func allowedMove(from, to Lane) bool { return slices.Contains(allowedMoves[:], [2]Lane{from, to}) }
 
 // FormatAt renders a time the way the Python CLI writes `at`:
 // 2026-08-17T13:32:00.274162+00:00.

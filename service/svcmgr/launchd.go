@@ -2,7 +2,6 @@ package svcmgr
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/spec-kitty/spec-kitty-sync/core/atomicfile"
 )
@@ -45,10 +45,43 @@ func newLaunchd(cfg Config, r runner) *launchdManager {
 	return m
 }
 
+// xmlText escapes s for XML character data exactly as encoding/xml's
+// EscapeText does (TestXMLTextMatchesEncodingXML), without linking
+// encoding/xml, whose init builds its entity maps in every spec-kitty start
+// (issue 18: --help start-up).
 func xmlText(s string) string {
 	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s))
+	for _, r := range s { // a byte that is not UTF-8 comes as utf8.RuneError
+		switch {
+		case r == '"':
+			b.WriteString("&#34;")
+		case r == '\'':
+			b.WriteString("&#39;")
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '\t':
+			b.WriteString("&#x9;")
+		case r == '\n':
+			b.WriteString("&#xA;")
+		case r == '\r':
+			b.WriteString("&#xD;")
+		case !xmlChar(r):
+			b.WriteRune(utf8.RuneError)
+		default:
+			b.WriteRune(r)
+		}
+	}
 	return b.String()
+}
+
+// xmlChar reports whether r is in XML 1.0's Char production.
+func xmlChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
 
 // renderPlist renders the launchd job. KeepAlive restarts the daemon only

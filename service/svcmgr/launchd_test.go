@@ -230,3 +230,34 @@ func TestLaunchdDaemonCommands(t *testing.T) {
 		t.Errorf("manager %q", st.Manager)
 	}
 }
+
+// TestXMLTextMatchesEncodingXML: xmlText escapes as xml.EscapeText does,
+// for the characters it escapes, those XML forbids and bytes that are not
+// UTF-8.
+func TestXMLTextMatchesEncodingXML(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", `a"b'c&d<e>f`, "tab\tnl\ncr\r", "\x00\x01\x1f\x7f", "é ü 日本 🙂",
+		"\uFFFD", "\xff\xfe", "a\xc3", "\ud7ff\ue000\ufffe\uffff", "/Users/o'brien & co/<x>",
+	} {
+		var want strings.Builder
+		if err := xml.EscapeText(&want, []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+		if got := xmlText(s); got != want.String() {
+			t.Errorf("xmlText(%q) = %q, want %q", s, got, want.String())
+		}
+	}
+}
+
+func FuzzXMLText(f *testing.F) {
+	f.Add("a\"b'c&d<e>f\t\n\r\x00\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		var want strings.Builder
+		if err := xml.EscapeText(&want, []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+		if got := xmlText(s); got != want.String() {
+			t.Errorf("xmlText(%q) = %q, want %q", s, got, want.String())
+		}
+	})
+}
