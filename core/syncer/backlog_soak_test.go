@@ -56,12 +56,9 @@ func backlog(t *testing.T, exe string, size corpus.Options) string {
 	}
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
-	// The corpus is shared and read-only: link its missions, copy only
-	// the project file the importer may write.
-	if err := os.MkdirAll(repo, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(filepath.Join(src, "kitty-specs"), filepath.Join(repo, "kitty-specs")); err != nil {
+	// The corpus is shared and read-only: hard-link its mission files,
+	// copy only the project file the importer may write.
+	if err := fixture.LinkMissions(src, repo); err != nil {
 		t.Fatal(err)
 	}
 	fixture.CopyKittify(src, repo)
