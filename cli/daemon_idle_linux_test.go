@@ -37,6 +37,10 @@ const idleWindow = 6 * time.Second
 //   - `config set sync.background_daemon manual` stops it within seconds
 //     (config set sends POST /v1/reload).
 func TestIdleDaemonMakesNoSyscalls(t *testing.T) {
+	// Parallel: the proof is about the traced daemon's own calls, which
+	// other tests' load does not add to; its 6 s of watching need not
+	// hold up the package.
+	t.Parallel()
 	p := newProver(t)
 	srv := hostedtest.NewTest(t, hostedtest.Options{})
 	w := p.newWorld(map[string]string{
@@ -56,7 +60,7 @@ func TestIdleDaemonMakesNoSyscalls(t *testing.T) {
 	p.plain(w, tok, "auth", "login", "--with-token")
 	p.plain(w, nil, "sync", "run") // registers the repo and delivers its events
 
-	log := filepath.Join(os.TempDir(), "wt18d-idle-strace.log")
+	log := filepath.Join(t.TempDir(), "strace.log")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, p.strace, "-f", "-ttt", "-qq", "-o", log, p.bin, "service", "run")
