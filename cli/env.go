@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,6 +41,11 @@ type Env struct {
 	// is applied only once a command runs: help, usage errors and
 	// completion do not start the signal watcher (a thread) at all.
 	Signals func(context.Context) (context.Context, context.CancelFunc)
+	// SetMemoryLimit, when set, is debug.SetMemoryLimit: the commands that
+	// run the sync engine give the Go heap a soft limit (limitEngineMemory).
+	// Nil in tests that run commands in-process, whose process it would
+	// constrain.
+	SetMemoryLimit func(int64) int64
 
 	// conf memoizes config.toml for one Main call (nil: every loadConfig
 	// reads the file, as the daemon and the dashboard must).
@@ -105,6 +111,7 @@ func OSEnv() *Env {
 		Signals: func(ctx context.Context) (context.Context, context.CancelFunc) {
 			return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		},
+		SetMemoryLimit: debug.SetMemoryLimit,
 	}
 }
 

@@ -84,6 +84,7 @@ func runDaemon(ctx context.Context, env *Env, background, once bool) error {
 		fmt.Fprintln(env.Stderr, "spec-kitty: background sync is in manual mode; the sync daemon does not run")
 		return nil
 	}
+	limitEngineMemory(env)
 	if err := home.EnsureDir(home.Logs()); err != nil {
 		return failf("%s", err)
 	}

@@ -75,6 +75,7 @@ host refused some for good (dead letters: see 'spec-kitty sync status' and
 		if _, err := hostedSession(ctx, env, readiness.Options{Probe: true}, nil); err != nil {
 			return err
 		}
+		limitEngineMemory(env)
 		q, err := openQueue(ctx, env, true)
 		if err != nil {
 			return err

@@ -71,6 +71,15 @@ func openQueue(ctx context.Context, env *Env, create bool) (*queue.Queue, error)
 	return q, nil
 }
 
+// limitEngineMemory gives a process that runs the sync engine (`sync run`,
+// `service run`) the Go heap limit syncer.MemoryLimit, unless the user set
+// GOMEMLIMIT, which then stands.
+func limitEngineMemory(env *Env) {
+	if env.SetMemoryLimit != nil && env.Getenv("GOMEMLIMIT") == "" {
+		env.SetMemoryLimit(syncer.MemoryLimit)
+	}
+}
+
 // newEngine builds the import/upload engine over q.
 func newEngine(env *Env, q *queue.Queue, log *slog.Logger) *syncer.Engine {
 	return &syncer.Engine{Queue: q, Connect: engineConnect(env), Now: env.Now, Log: log}
