@@ -2,7 +2,6 @@ package syncer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"path/filepath"
@@ -22,16 +21,12 @@ import (
 func BenchmarkDrain100k(b *testing.B) {
 	const n = 100_000
 	srv := hostedtest.NewTest(b, hostedtest.Options{})
-	tok, err := srv.SignIn(hostedtest.DefaultUser.ID)
+	token, err := srv.AccessToken(hostedtest.DefaultUser.ID)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var tr struct {
-		AccessToken string `json:"access_token"`
-	}
-	json.Unmarshal(tok, &tr)
 	host, _ := hosted.ParseHost(srv.URL())
-	client := hosted.New(host, hosted.StaticToken(host, hosted.NewSecret(tr.AccessToken), "team-dev"))
+	client := hosted.New(host, hosted.StaticToken(host, hosted.NewSecret(token), "team-dev"))
 	entropy := ulid.Monotonic(mrand.NewChaCha8([32]byte{1}), 0)
 	ts := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 	for b.Loop() {

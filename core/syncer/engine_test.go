@@ -3,7 +3,6 @@ package syncer
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -56,21 +55,15 @@ func newRig(t *testing.T, missions ...string) *rig {
 // with that access token (one that cannot be refreshed) and team "team-dev".
 func signedInClient(t testing.TB, srv *hostedtest.Server) *hosted.Client {
 	t.Helper()
-	tok, err := srv.SignIn(hostedtest.DefaultUser.ID)
+	token, err := srv.AccessToken(hostedtest.DefaultUser.ID)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var tr struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(tok, &tr); err != nil {
 		t.Fatal(err)
 	}
 	host, err := hosted.ParseHost(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return hosted.New(host, hosted.StaticToken(host, hosted.NewSecret(tr.AccessToken), "team-dev"))
+	return hosted.New(host, hosted.StaticToken(host, hosted.NewSecret(token), "team-dev"))
 }
 
 // newRigFrom is newRig with the missions copied from src.

@@ -5,7 +5,6 @@ package syncer
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
@@ -45,16 +44,12 @@ func hostChild() int {
 		return 1
 	}
 	defer srv.Close()
-	tok, err := srv.SignIn(hostedtest.DefaultUser.ID)
+	token, err := srv.AccessToken(hostedtest.DefaultUser.ID)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	var tr struct {
-		AccessToken string `json:"access_token"`
-	}
-	json.Unmarshal(tok, &tr)
-	fmt.Printf("%s %s\n", srv.URL(), tr.AccessToken)
+	fmt.Printf("%s %s\n", srv.URL(), token)
 	bufio.NewReader(os.Stdin).ReadString('\n') // until EOF
 	return 0
 }

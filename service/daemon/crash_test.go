@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -144,14 +143,8 @@ const crashMissions = 8
 func newCrashRig(t *testing.T, seed uint64) *crashRig {
 	t.Helper()
 	srv := hostedtest.NewTest(t, hostedtest.Options{Seed: seed})
-	tok, err := srv.SignIn(hostedtest.DefaultUser.ID)
+	token, err := srv.AccessToken(hostedtest.DefaultUser.ID)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var tr struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(tok, &tr); err != nil {
 		t.Fatal(err)
 	}
 	// Unix socket paths are limited to ~100 bytes; t.TempDir can be long.
@@ -161,7 +154,7 @@ func newCrashRig(t *testing.T, seed uint64) *crashRig {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	r := &crashRig{
-		t: t, srv: srv, token: tr.AccessToken, dir: dir,
+		t: t, srv: srv, token: token, dir: dir,
 		home:    paths.Home{Dir: filepath.Join(dir, "h")},
 		repo:    filepath.Join(dir, "repo"),
 		logPath: filepath.Join(dir, "daemon.log"),

@@ -17,3 +17,15 @@ func (s *Server) SignIn(userID string) ([]byte, error) {
 	}
 	return json.Marshal(s.issueLocked(userID, "device_code", s.now()))
 }
+
+// AccessToken is SignIn for tests that hand the client a fixed bearer token
+// (hosted.StaticToken) instead of a stored, refreshable session: it returns
+// the new session's access token alone.
+func (s *Server) AccessToken(userID string) (string, error) {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	if _, ok := s.auth.users[userID]; !ok {
+		return "", fmt.Errorf("hostedtest: no user %q", userID)
+	}
+	return s.issueLocked(userID, "device_code", s.now()).AccessToken, nil
+}
