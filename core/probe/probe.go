@@ -22,16 +22,9 @@ import (
 	"github.com/spec-kitty/spec-kitty-sync/core/session"
 )
 
-// Config is what the probes read.
-type Config struct {
-	Getenv func(string) string
-	// ServerURL returns [sync].server_url ("" when unset); nil means unset.
-	// It is called only when a check needs the host.
-	ServerURL func() (string, error)
-	// Store is the session storage; nil means no session can exist.
-	Store *session.Store
-	Now   func() time.Time
-}
+// Config is what the probes read: the local probes' configuration, the
+// reachability request needing nothing more.
+type Config = local.Config
 
 // New returns the probes for cfg: the local checks of core/probe/local plus
 // the reachability request. Binding is nil (a failing check): callers that
